@@ -1,0 +1,231 @@
+-- SPDX-License-Identifier: MIT
+--- Channels: typed-by-nothing FIFO pipes between light threads, Go style.
+--
+-- A channel is a userdata made with `newproxy(true)`, so that `#ch` works on LuaJIT without
+-- 5.2 compatibility (plain tables ignore `__len` there); `ch:len()` is the same thing.
+-- Its state lives in a weak table keyed by the proxy.
+--
+-- Invariants (counting only live waiters): receivers wait only while the buffer is empty,
+-- senders only while it is full (always, for a rendezvous channel). A value goes straight from
+-- a sender to the oldest waiting receiver, so receivers get values in the order they queued.
+-- A receiver killed after being handed a value but before it resumed gives the value back (see
+-- asio.waitq): it goes to the next receiver or to the front of the buffer, which may then hold
+-- one more value than its capacity for a while. A value is therefore never lost and never
+-- received twice; a send that returned true has delivered its value to the channel.
+-- @module asio.channel
+local M = {}
+
+local type, error, setmetatable, newproxy, getmetatable = type, error, setmetatable, newproxy,
+  getmetatable
+local math_floor, math_huge = math.floor, math.huge
+
+--- Builds the channel constructor bound to one `asio` table.
+-- @tparam table asio the module table
+-- @tparam table W the helpers of asio.waitq
+-- @treturn table `{new = fn, state = fn, try_recv = fn, try_send = fn}`; the last three are
+-- for asio.select
+function M.new(asio, W)
+  local states = setmetatable({}, { __mode = 'k' }) -- proxy -> state
+  local Channel = {}
+
+  local function state(self, fname)
+    local st = states[self]
+    if not st then
+      error(("bad self to '%s' (channel expected, got %s)"):format(fname, type(self)), 3)
+    end
+    return st
+  end
+
+  local function buffered(st)
+    return st.last - st.first + 1
+  end
+
+  local function buf_pop(st)
+    local first = st.first
+    local v = st[first]
+    st[first] = nil
+    if first == st.last then
+      st.first, st.last = 1, 0
+    else
+      st.first = first + 1
+    end
+    return v
+  end
+
+  -- Gives a killed receiver's value back: to the next receiver, else to the buffer's front
+  -- since it is older than anything buffered.
+  local function reclaim(st, w)
+    local v = w.value
+    local t = st.recvq:wake_next()
+    if t then
+      local r = t.w
+      r.value = v
+      W.handed(r, reclaim, st)
+    else
+      st.first = st.first - 1
+      st[st.first] = v
+    end
+  end
+
+  --- Completes a send at once if it can: to a waiting receiver, else into the buffer.
+  -- @return true | nil, "closed" | false when it would have to wait
+  local function try_send(st, v)
+    if st.closed then return nil, 'closed' end
+    local t = st.recvq:wake_next()
+    if t then
+      local r = t.w
+      r.value = v
+      W.handed(r, reclaim, st)
+      return true
+    end
+    if buffered(st) < st.cap then
+      local last = st.last + 1
+      st.last = last
+      st[last] = v
+      return true
+    end
+    return false
+  end
+
+  --- Completes a receive at once if it can: from the buffer, else from a waiting sender.
+  -- @return true, v | true, nil, "closed" | false when it would have to wait
+  local function try_recv(st)
+    if st.last >= st.first then
+      local v = buf_pop(st)
+      -- A slot is free: the oldest waiting sender moves its value in, keeping FIFO order.
+      local t = buffered(st) < st.cap and st.sendq:wake_next()
+      if t then
+        local last = st.last + 1
+        st.last = last
+        st[last] = t.v
+        t.w.value = true
+      end
+      return true, v
+    end
+    local t = st.sendq:wake_next()
+    if t then
+      t.w.value = true
+      return true, t.v
+    end
+    if st.closed then return true, nil, 'closed' end
+    return false
+  end
+
+  --- Sends `v`, waiting while the channel is full (for a rendezvous channel: until a receiver
+  -- takes it).
+  -- @param v any value but nil
+  -- @tparam[opt] number timeout seconds; nil waits forever, 0 never waits
+  -- @return true
+  -- @return nil, "closed" if the channel is (or gets) closed before `v` is taken
+  -- @return nil, "timeout"
+  function Channel.send(self, v, timeout)
+    local st = state(self, 'send')
+    if v == nil then W.argerror(1, 'send', 'value expected, got nil') end
+    W.check_timeout(timeout, 2, 'send')
+    local ok, err = try_send(st, v)
+    if ok ~= false then return ok, err end
+    if timeout == 0 then return nil, 'timeout' end
+    local w = { v = v }
+    if not W.wait_in(st.sendq, w, W.me('send'), timeout) then return nil, 'timeout' end
+    if w.err then return nil, w.err end
+    return true
+  end
+
+  --- Receives the oldest value, waiting while there is none. After `close`, the values still
+  -- buffered are received first.
+  -- @tparam[opt] number timeout seconds; nil waits forever, 0 never waits
+  -- @return the value
+  -- @return nil, "closed" once the channel is closed and drained
+  -- @return nil, "timeout"
+  function Channel.recv(self, timeout)
+    local st = state(self, 'recv')
+    W.check_timeout(timeout, 1, 'recv')
+    local ok, v, err = try_recv(st)
+    if ok then return v, err end
+    if timeout == 0 then return nil, 'timeout' end
+    local w = {}
+    if not W.wait_in(st.recvq, w, W.me('recv'), timeout) then return nil, 'timeout' end
+    if w.err then return nil, w.err end
+    return w.value
+  end
+
+  --- Closes the channel: waiting senders get nil, "closed" (their values are dropped), waiting
+  -- receivers get nil, "closed"; buffered values can still be received. Closing twice is a no-op.
+  -- @treturn boolean true if this call closed it, false if it was already closed
+  function Channel.close(self)
+    local st = state(self, 'close')
+    if st.closed then return false end
+    st.closed = true
+    while true do
+      local t = st.recvq:wake_next()
+      if not t then break end
+      t.w.err = 'closed'
+    end
+    while true do
+      local t = st.sendq:wake_next()
+      if not t then break end
+      t.w.err = 'closed'
+    end
+    return true
+  end
+
+  --- Number of values buffered (what `#ch` returns too).
+  function Channel.len(self)
+    return buffered(state(self, 'len'))
+  end
+
+  --- Capacity given to `asio.channel` (0 for a rendezvous channel).
+  function Channel.capacity(self)
+    return state(self, 'capacity').cap
+  end
+
+  --- Whether `close` was called.
+  function Channel.is_closed(self)
+    return state(self, 'is_closed').closed
+  end
+
+  --- Iterator for `for v in ch:iter() do ... end`: receives until the channel is closed and
+  -- drained. Must run in a light thread (it waits).
+  function Channel.iter(self)
+    state(self, 'iter')
+    local recv = Channel.recv
+    return function() return (recv(self)) end
+  end
+
+  local function len_mm(self) return buffered(states[self]) end
+  local function tostring_mm(self)
+    local st = states[self]
+    return ('asio.channel(%s): %d buffered%s'):format(tostring(st.cap), buffered(st),
+      st.closed and ', closed' or '')
+  end
+
+  --- Creates a channel.
+  -- @tparam[opt=0] integer capacity values buffered; 0 is a rendezvous channel (a send completes
+  -- when a receiver takes the value), `math.huge` is unbounded
+  -- @return the channel
+  local function new(capacity)
+    if capacity == nil then capacity = 0 end
+    if type(capacity) ~= 'number' or not (capacity >= 0)
+      or (capacity ~= math_huge and capacity ~= math_floor(capacity)) then
+      W.argerror(1, 'channel', 'capacity must be a non-negative integer, got '
+        .. tostring(capacity))
+    end
+    local proxy = newproxy(true)
+    local mt = getmetatable(proxy)
+    mt.__index = Channel
+    mt.__len = len_mm
+    mt.__tostring = tostring_mm
+    mt.__metatable = 'asio.channel'
+    states[proxy] = {
+      cap = capacity, first = 1, last = 0, closed = false,
+      recvq = W.queue(), sendq = W.queue(),
+    }
+    return proxy
+  end
+
+  local function state_of(ch) return states[ch] end
+
+  return { new = new, state = state_of, try_send = try_send, try_recv = try_recv }
+end
+
+return M

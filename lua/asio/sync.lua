@@ -1,0 +1,39 @@
+-- SPDX-License-Identifier: MIT
+--- Coordination between light threads, written in Lua on top of four core primitives:
+-- `asio.current`, `asio.park`, `asio.wake` and the thread handle's `status`/`join`/`kill`.
+--
+-- Adds to `asio`:
+--
+-- * `channel([capacity])` with `send`, `recv`, `close`, `len` (and `#ch`), `iter`
+--   (asio.channel);
+-- * `select(cases [, timeout])` (asio.select);
+-- * `mutex()`, `rwlock()`, `semaphore(n)` (asio.locks);
+-- * `event()`, `condition()`, `waitgroup()` (asio.events);
+-- * `wait_all(th...)`, `wait_any(th...)` (asio.threads).
+--
+-- Common rules: every waiting call takes an optional timeout in seconds (nil waits forever,
+-- 0 never waits) and returns true (or its value) on success, `nil, "timeout"` when the timeout
+-- passes; a call that would have to wait outside a light thread raises
+-- "<name>: not called from a light thread" before changing anything, while calls that complete
+-- at once work anywhere; bad arguments raise "bad argument #n to '<name>' (...)". Waiters are
+-- served in FIFO order, and a light thread killed while waiting leaves the primitive consistent
+-- (asio.waitq explains how items handed to a thread that is killed before it runs come back).
+--
+-- Usage: `require('asio.sync')(asio)` once, from the module that builds the `asio` table.
+-- @module asio.sync
+
+--- Adds the coordination functions to `asio`.
+-- @tparam table asio the module table with the core primitives
+-- @treturn table asio
+return function(asio)
+  local W = require('asio.waitq').new(asio)
+  local chan = require('asio.channel').new(asio, W)
+  asio.channel = chan.new
+  asio.select = require('asio.select').new(W, chan)
+  require('asio.locks').install(asio, W)
+  require('asio.events').install(asio, W)
+  require('asio.threads').install(asio, W)
+  -- For tests: handoffs whose waiter has not resumed yet (0 once the loop is idle).
+  asio._sync_pending_handoffs = W.pending_handoffs
+  return asio
+end

@@ -1,0 +1,298 @@
+-- SPDX-License-Identifier: MIT
+--- Wait queues and the parking protocol shared by every primitive of `asio.sync`.
+--
+-- A blocking call creates a *waiter* (the parked light thread, whether it is still waiting,
+-- what it got) and one *ticket* per queue it waits in: a plain `recv` has one ticket and is its
+-- own ticket; a `select` has one ticket per case. Whoever completes a wait (a sender, an unlock)
+-- pops a ticket, wakes its thread with `asio.wake`, and only when that returned true stores the
+-- outcome in the waiter. `asio.wake` returning false means the thread is dead, or its timeout
+-- already fired: the ticket is dropped and the next one is tried.
+--
+-- Queues are head/tail index tables. A waiter that gives up (timeout, or another `select` case
+-- fired) leaves its tickets in place, marked cancelled; pops skip them and a queue whose
+-- cancelled tickets outnumber the live ones is compacted, so polling with short timeouts does
+-- not grow a queue without bound.
+--
+-- Kill safety (the handoff ledger): when a primitive hands an item to a parked waiter (a value,
+-- the lock, a permit, a signal), the waiter is woken but runs only later in the loop, and it can
+-- be killed in between; a killed thread never resumes. Every such handoff is written in a
+-- ledger until the waiter resumes, and `th:kill()` is wrapped (on the handle metatable of the
+-- core, on first use) so that killing a thread with an outstanding handoff gives the item back to
+-- its primitive at once: the value goes to the next receiver or back to the front of the buffer,
+-- the lock to the next waiter, the permit and the signal likewise. Nothing handed over is lost,
+-- and no other waiter is left asleep because the chosen one was killed.
+-- @module asio.waitq
+local M = {}
+
+local pcall, error, type, rawget, next, setmetatable = pcall, error, type, rawget, next, setmetatable
+local math_max = math.max
+local unpack = unpack or table.unpack
+local function pack(...) return { n = select('#', ...), ... } end
+
+--- Builds the queue and parking helpers bound to one `asio` table.
+-- @tparam table asio the module table holding the core primitives (park, wake, current, now)
+-- @treturn table the helpers used by the primitives
+function M.new(asio)
+  local park, wake, current, now = asio.park, asio.wake, asio.current, asio.now
+  local W = {}
+
+  -- Whoever calls from outside a light thread (the main chunk, a timer callback) owns locks as
+  -- this one sentinel, so non-blocking lock/unlock pairs also work there.
+  W.MAIN = setmetatable({}, { __tostring = function() return 'main' end })
+
+  -------------------------------------------------------------------------------------------
+  -- queues
+  local Queue = {}
+  Queue.__index = Queue
+
+  --- A new empty FIFO of tickets.
+  function W.queue()
+    return setmetatable({ first = 1, last = 0, cancelled = 0 }, Queue)
+  end
+
+  function Queue:push(t)
+    local last = self.last + 1
+    self.last = last
+    self[last] = t
+    t.q = self
+    t.home = self
+  end
+
+  -- Rebuilds the array without cancelled tickets; amortised O(1) per cancellation.
+  function Queue:compact()
+    local j = 0
+    local items = {}
+    for k = self.first, self.last do
+      local t = self[k]
+      self[k] = nil
+      if not t.cancelled then
+        j = j + 1
+        items[j] = t
+      end
+    end
+    for k = 1, j do self[k] = items[k] end
+    self.first, self.last, self.cancelled = 1, j, 0
+  end
+
+  --- Number of tickets in the queue, cancelled ones included (an upper bound of the waiters).
+  function Queue:size()
+    return self.last - self.first + 1
+  end
+
+  -- Removes and returns the oldest ticket whose waiter is still waiting, dropping the others.
+  local function pop_active(q)
+    local first, last = q.first, q.last
+    while first <= last do
+      local t = q[first]
+      q[first] = nil
+      first = first + 1
+      t.q = nil
+      if t.cancelled then
+        q.cancelled = q.cancelled - 1
+      elseif t.w.active then
+        q.first = first
+        return t
+      end
+    end
+    q.first, q.last = 1, 0
+    return nil
+  end
+
+  --- The oldest ticket that could be woken, left in the queue (dead ones are dropped).
+  -- @return the ticket or nil
+  function Queue:peek()
+    while self.first <= self.last do
+      local t = self[self.first]
+      if not t.cancelled and t.w.active then return t end
+      self[self.first] = nil
+      self.first = self.first + 1
+      t.q = nil
+      if t.cancelled then self.cancelled = self.cancelled - 1 end
+    end
+    return nil
+  end
+
+  --- Removes `t`, the ticket `peek` just returned, and tries to wake its thread.
+  -- @return true when woken (the caller completes `t.w` right away), false when it was not
+  -- parked (dead, or its timeout fired and it has yet to run)
+  function Queue:take(t)
+    self[self.first] = nil
+    self.first = self.first + 1
+    t.q = nil
+    local w = t.w
+    if wake(w.th, true) then
+      w.active = false
+      w.fired = t.i
+      return true
+    end
+    if w.th:status() == 'dead' then w.active = false end
+    return false
+  end
+
+  --- Pops tickets until one whose thread `asio.wake` accepts; that waiter is then completed by
+  -- the caller, which must store the outcome in `t.w` right away (it resumes later, never now).
+  -- @return the ticket, or nil when no live waiter is left
+  function Queue:wake_next()
+    while true do
+      local t = pop_active(self)
+      if not t then return nil end
+      local w = t.w
+      if wake(w.th, true) then
+        w.active = false
+        w.fired = t.i
+        return t
+      end
+      -- Not parked: dead, or its timeout fired and it has yet to run. Only the dead are retired
+      -- here; the other one resumes, sees no outcome and withdraws itself.
+      if w.th:status() == 'dead' then w.active = false end
+    end
+  end
+
+  -- Marks a queued ticket as given up; compaction keeps polling waiters from growing the queue.
+  local function cancel(t)
+    local q = t.q
+    if not q then return end
+    t.cancelled = true
+    local c = q.cancelled + 1
+    q.cancelled = c
+    if c > 16 and c * 2 > q.last - q.first + 1 then q:compact() end
+  end
+
+  -------------------------------------------------------------------------------------------
+  -- the handoff ledger
+  local ledger = {} -- waiter -> true while an item handed to it awaits its resumption
+  local patched = false
+
+  -- Gives back what was handed to waiters killed before they could resume.
+  local function sweep()
+    local dead
+    for w in next, ledger do
+      if w.th:status() == 'dead' then
+        dead = dead or {}
+        dead[#dead + 1] = w
+      end
+    end
+    if not dead then return end
+    for k = 1, #dead do
+      local w = dead[k]
+      ledger[w] = nil
+      w.reclaim(w.reclaim_from, w)
+    end
+  end
+
+  -- The core offers no notice of a kill, so wrap the handle's kill method: a thread can only
+  -- be killed through it, and the sweep costs nothing while the ledger is empty.
+  local function patch_kill(th)
+    patched = true
+    local mt = getmetatable(th)
+    if type(mt) ~= 'table' then return end
+    local methods = type(rawget(mt, '__index')) == 'table' and mt.__index or mt
+    local kill = rawget(methods, 'kill')
+    if type(kill) ~= 'function' then return end
+    methods.kill = function(self, ...)
+      local r = pack(kill(self, ...))
+      if next(ledger) then sweep() end
+      return unpack(r, 1, r.n)
+    end
+  end
+
+  --- Records that `w` was handed an item; `reclaim(from, w)` gives it back if `w` is killed
+  -- before it resumes.
+  function W.handed(w, reclaim, from)
+    w.reclaim, w.reclaim_from = reclaim, from
+    ledger[w] = true
+  end
+
+  --- Number of handoffs still awaiting their waiter (for tests and debugging).
+  function W.pending_handoffs()
+    local n = 0
+    for _ in next, ledger do n = n + 1 end
+    return n
+  end
+
+  -------------------------------------------------------------------------------------------
+  -- checks and parking
+
+  --- The running light thread; raises "<fname>: not called from a light thread" otherwise.
+  -- @tparam string fname the public name to blame
+  function W.me(fname)
+    local ok, th = pcall(current)
+    if not ok then error(fname .. ': not called from a light thread', 3) end
+    if not patched then patch_kill(th) end
+    return th
+  end
+
+  --- The caller as a lock owner: its thread handle, or `W.MAIN` outside light threads.
+  function W.who()
+    local ok, th = pcall(current)
+    if not ok then return W.MAIN end
+    if not patched then patch_kill(th) end
+    return th
+  end
+
+  --- Raises a "bad argument" error for argument `n` of `fname` at the user's call site.
+  function W.argerror(n, fname, msg)
+    error(("bad argument #%d to '%s' (%s)"):format(n, fname, msg), 3)
+  end
+
+  --- Checks an optional timeout: nil (forever) or a non-negative number.
+  function W.check_timeout(timeout, n, fname)
+    if timeout ~= nil and (type(timeout) ~= 'number' or not (timeout >= 0)) then
+      error(("bad argument #%d to '%s' (timeout must be a non-negative number, got %s)")
+        :format(n, fname, timeout == timeout and tostring(timeout) or 'nan'), 3)
+    end
+  end
+
+  --- Parks `w` (whose tickets are already queued) until one of them fires or `timeout` passes.
+  -- Any wake that did not come with an outcome (a stray `asio.wake` from user code) is ignored:
+  -- the tickets it lost are queued again and the thread parks for the time that is left.
+  -- @return true when fired (`w.fired`, `w.value`, `w.err` hold the outcome), false on timeout
+  function W.wait(w, timeout)
+    local deadline = timeout and now() + timeout
+    local left = timeout
+    while true do
+      local a, b = park(left)
+      if w.fired then
+        if ledger[w] then ledger[w] = nil end
+        local ts = w.tickets
+        if ts then
+          for k = 1, #ts do
+            if ts[k].q then cancel(ts[k]) end
+          end
+        end
+        return true
+      end
+      if deadline then
+        left = (a == nil and b == 'timeout') and 0 or math_max(0, deadline - now())
+      end
+      if left == 0 then
+        w.active = false
+        local ts = w.tickets
+        if ts then
+          for k = 1, #ts do cancel(ts[k]) end
+        else
+          cancel(w)
+        end
+        return false
+      end
+      local ts = w.tickets or { w }
+      for k = 1, #ts do
+        local t = ts[k]
+        if not t.q then t.home:push(t) end
+      end
+    end
+  end
+
+  --- Queues a single-ticket waiter for the running thread `th` in `q` and waits.
+  -- @param w a fresh table; becomes the waiter and its own ticket
+  -- @return as `W.wait`
+  function W.wait_in(q, w, th, timeout)
+    w.th, w.active, w.w, w.i = th, true, w, 1
+    q:push(w)
+    return W.wait(w, timeout)
+  end
+
+  return W
+end
+
+return M

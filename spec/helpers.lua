@@ -1,0 +1,59 @@
+-- SPDX-License-Identifier: MIT
+-- Spec helpers: run a body inside a light thread under a watchdog, then prove nothing leaked.
+local asio = require 'asio'
+
+local M = {}
+
+--- Runs fn() in a light thread, drives asio.run() and fails the test if fn raises, if any other
+-- light thread raises, or if the loop is not drained within opts.timeout seconds (default 5).
+-- Afterwards asio._stats() must show no live thread, socket, server, timer or pending operation.
+function M.run_async(fn, opts)
+  local timeout = (opts and opts.timeout) or 5
+  local failure
+  asio.on_error(function(msg) failure = failure or msg end)
+  local finished = false
+  local dog = asio.timer(timeout, function()
+    failure = failure or ("watchdog: loop not drained after " .. timeout .. "s")
+    asio.stop()
+  end)
+  asio.spawn_light_thread(function()
+    local ok, err = xpcall(fn, debug.traceback)
+    if not ok then failure = failure or err end
+    finished = true
+    dog:cancel()
+  end)
+  asio.run()
+  asio.on_error(nil)
+  if not finished and not failure then failure = "body never finished (run() returned early)" end
+  if failure then
+    M.force_close_all()
+    error(failure, 2)
+  end
+  if not (opts and opts.allow_leftovers) then M.assert_clean() end
+end
+
+--- Drops whatever a failed test left behind so the next test starts from a clean runtime.
+function M.force_close_all()
+  collectgarbage(); collectgarbage()
+  asio._close_all()
+end
+
+--- Fails unless every counter of asio._stats() is back to zero.
+function M.assert_clean()
+  collectgarbage(); collectgarbage()
+  local s = asio._stats()
+  local live = {}
+  for _, k in ipairs { 'threads', 'sockets', 'servers', 'timers', 'pending' } do
+    if s[k] ~= 0 then live[#live + 1] = k .. '=' .. tostring(s[k]) end
+  end
+  if #live > 0 then error('left alive after the test: ' .. table.concat(live, ' '), 2) end
+end
+
+--- Starts a listening server on 127.0.0.1 with a free port; returns the holder and its port.
+function M.server(handler, opts)
+  local s = assert(asio.server('127.0.0.1', 0, handler, opts))
+  local _, port = s:local_address()
+  return s, port
+end
+
+return M

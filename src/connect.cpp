@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: MIT
+// asio.connect: resolve a host asynchronously, then try each address in turn.
+#include "connect.hpp"
+
+#include "endpoint.hpp"
+#include "errors.hpp"
+#include "lua_bridge.hpp"
+#include "socket_options.hpp"
+#include "stream.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+
+namespace lasio {
+
+namespace {
+
+using tcp = net::ip::tcp;
+
+/**
+ * One asio.connect call in progress. Owned by its pending handlers; the waiting light thread
+ * names it as its wait target, so a timeout or kill closes the socket and cancels the resolver.
+ */
+class connector final : public io_object, public wait_target, public std::enable_shared_from_this<connector> {
+public:
+    connector(runtime_ptr rt, connect_options opts)
+        : io_object(std::move(rt)), opts_(std::move(opts)) {}
+
+    void start(light_thread& th, std::uint32_t token, const std::string& host, unsigned short port) {
+        th_ = th.shared_from_this();
+        token_ = token;
+        error_code ec;
+        auto literal = net::ip::make_address(host, ec);
+        if (!ec) {
+            endpoints_.emplace_back(literal, port);
+            try_next();
+            return;
+        }
+        resolver_.emplace(rt_->io());
+        ++rt_->stats().pending;
+        resolver_->async_resolve(host, std::to_string(port), tcp::resolver::numeric_service,
+                                 [self = shared_from_this()](const error_code& ec, tcp::resolver::results_type r) {
+                                     self->on_resolve(ec, std::move(r));
+                                 });
+    }
+
+    int cancel_wait(light_thread&, lua_State* co) override {
+        abandon();
+        return co != nullptr ? push_fail(co, err::timeout) : 0;
+    }
+
+    void release_io() override {
+        abandon();
+        resolver_.reset();
+        socket_.reset();
+    }
+
+    void close_from_runtime() override { abandon(); }
+
+private:
+    void abandon() {
+        done_ = true;
+        th_.reset();
+        error_code ec;
+        if (resolver_) resolver_->cancel();
+        if (socket_) socket_->close(ec);
+    }
+
+    void on_resolve(const error_code& ec, tcp::resolver::results_type results) {
+        --rt_->stats().pending;
+        if (done_ || rt_->closing()) return;
+        if (ec) return fail(ec);
+        for (const auto& entry : results) endpoints_.push_back(entry.endpoint());
+        try_next();
+    }
+
+    void try_next() {
+        if (next_ >= endpoints_.size()) return fail(last_error_ ? last_error_ : net::error::host_not_found);
+        const tcp::endpoint& ep = endpoints_[next_++];
+        error_code ec;
+        socket_.emplace(rt_->io());
+        socket_->open(net::generic::stream_protocol(ep.protocol().family(), IPPROTO_TCP), ec);
+        if (!ec) ec = apply_socket_options(socket_->native_handle(), opts_.socket);
+        if (!ec && opts_.bind) ec = bind_local(*socket_, *opts_.bind, ep.protocol() == tcp::v6());
+        if (ec) {
+            last_error_ = ec;
+            return try_next();
+        }
+        ++rt_->stats().pending;
+        socket_->async_connect(to_generic(ep), [self = shared_from_this()](const error_code& ec) {
+            self->on_connect(ec);
+        });
+    }
+
+    void on_connect(const error_code& ec) {
+        --rt_->stats().pending;
+        if (done_ || rt_->closing()) return;
+        if (ec) {
+            last_error_ = ec;
+            return try_next();
+        }
+        auto s = std::make_shared<stream>(rt_, std::move(*socket_));
+        socket_.reset();
+        s->timeouts() = opts_.timeouts;
+        thread_ptr th = std::move(th_);
+        done_ = true;
+        lua_State* co = rt_->claim(*th, token_);
+        if (co == nullptr) return;
+        push_stream(co, std::move(s));
+        rt_->resume_now(*th);
+    }
+
+    void fail(const error_code& ec) {
+        thread_ptr th = std::move(th_);
+        done_ = true;
+        if (th == nullptr) return;
+        lua_State* co = rt_->claim(*th, token_);
+        if (co == nullptr) return;
+        push_fail(co, ec);
+        rt_->resume_now(*th);
+    }
+
+    connect_options opts_;
+    thread_ptr th_;
+    std::uint32_t token_ = 0;
+    bool done_ = false;
+    std::optional<tcp::resolver> resolver_;
+    std::vector<tcp::endpoint> endpoints_;
+    std::size_t next_ = 0;
+    std::optional<stream::socket_type> socket_;
+    error_code last_error_;
+};
+
+} // namespace
+
+int l_connect(lua_State* L) {
+    auto& rt = runtime::from(L);
+    size_t len;
+    const char* host = luaL_checklstring(L, 1, &len);
+    auto port = check_port(L, 2, "connect");
+    connect_options opts = check_connect_options(L, 3, "connect");
+    light_thread& th = rt.current(L, "connect");
+    if (!port || *port == 0) return push_fail(L, "invalid port");
+    auto c = std::make_shared<connector>(rt.shared_from_this(), opts);
+    double timeout = opts.timeout >= 0 ? opts.timeout : opts.timeouts.connect;
+    std::uint32_t token = rt.begin_wait(th, wait_kind::io, c.get(), timeout);
+    c->start(th, token, std::string(host, len), *port);
+    return lua_yield(L, 0);
+}
+
+} // namespace lasio

@@ -1,0 +1,12 @@
+// SPDX-License-Identifier: MIT
+// asio.connect(host, port [, options]).
+#pragma once
+
+#include <lua.hpp>
+
+namespace lasio {
+
+/// conn, err = asio.connect(host, port [, { timeout =, bind =, <socket options> }])
+int l_connect(lua_State* L);
+
+} // namespace lasio

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: MIT
+// Maps error codes to the documented short strings.
+#include "errors.hpp"
+
+#include <boost/asio/error.hpp>
+
+#include <cctype>
+
+namespace lasio {
+
+namespace net = boost::asio;
+
+std::string error_string(const error_code& ec) {
+    namespace e = net::error;
+    if (ec == e::eof || ec == e::operation_aborted || ec == e::bad_descriptor ||
+        ec == e::not_connected || ec == e::shut_down)
+        return err::closed;
+    if (ec == e::timed_out) return err::timeout;
+    if (ec == e::connection_refused) return "connection refused";
+    if (ec == e::connection_reset) return "connection reset";
+    if (ec == e::connection_aborted) return "connection aborted";
+    if (ec == e::broken_pipe) return "broken pipe";
+    if (ec == e::host_not_found || ec == e::host_not_found_try_again || ec == e::no_data ||
+        ec == e::no_recovery)
+        return "host not found";
+    if (ec == e::service_not_found) return "invalid port";
+    if (ec == e::address_in_use) return "address in use";
+    if (ec == e::address_family_not_supported) return "address family not supported";
+    if (ec == e::network_unreachable) return "network unreachable";
+    if (ec == e::host_unreachable) return "host unreachable";
+    if (ec == e::access_denied) return "permission denied";
+    if (ec == e::no_descriptors) return "too many open files";
+    if (ec == e::invalid_argument) return "invalid argument";
+    if (ec == e::message_size) return "message too long";
+    if (ec.value() == EADDRNOTAVAIL && ec.category() == boost::system::system_category())
+        return "address not available";
+    std::string msg = ec.message();
+    for (char& c : msg) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return msg;
+}
+
+int push_fail(lua_State* L, const char* msg) {
+    lua_pushnil(L);
+    lua_pushstring(L, msg);
+    return 2;
+}
+
+int push_fail(lua_State* L, const error_code& ec) {
+    lua_pushnil(L);
+    std::string s = error_string(ec);
+    lua_pushlstring(L, s.data(), s.size());
+    return 2;
+}
+
+int push_fail(lua_State* L, const char* msg, std::string_view partial) {
+    lua_pushnil(L);
+    lua_pushstring(L, msg);
+    lua_pushlstring(L, partial.data(), partial.size());
+    return 3;
+}
+
+} // namespace lasio

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: MIT
+// Lua C API helpers: registry anchors, metatables, common argument checks.
+#include "lua_bridge.hpp"
+
+namespace lasio {
+
+int ref_value(lua_State* L) {
+    return luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+void unref_value(lua_State* L, int& ref) {
+    if (ref == LUA_NOREF || ref == LUA_REFNIL) return;
+    luaL_unref(L, LUA_REGISTRYINDEX, ref);
+    ref = LUA_NOREF;
+}
+
+void push_ref(lua_State* L, int ref) {
+    if (ref == LUA_NOREF) {
+        lua_pushnil(L);
+        return;
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+}
+
+double opt_timeout(lua_State* L, int idx) {
+    if (lua_isnoneornil(L, idx)) return -1.0;
+    double t = luaL_checknumber(L, idx);
+    if (t != t || t < 0) luaL_argerror(L, idx, "timeout must be a non-negative number");
+    return t;
+}
+
+int push_packed(lua_State* L, int idx) {
+    idx = abs_index(L, idx);
+    lua_getfield(L, idx, "n");
+    int n = static_cast<int>(lua_tointeger(L, -1));
+    lua_pop(L, 1);
+    luaL_checkstack(L, n, "too many results");
+    for (int i = 1; i <= n; ++i) lua_rawgeti(L, idx, i);
+    return n;
+}
+
+void register_metatable(lua_State* L, const char* name, const luaL_Reg* methods) {
+    int upvalue = lua_gettop(L);
+    luaL_newmetatable(L, name);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -2, "__index");
+    lua_pushvalue(L, upvalue);
+    luaL_setfuncs(L, methods, 1);
+    lua_pushstring(L, name);
+    lua_setfield(L, -2, "__name");
+    lua_pop(L, 2); // stack: (empty of ours)
+}
+
+} // namespace lasio

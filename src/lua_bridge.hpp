@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: MIT
+// Lua C API helpers shared by every binding: userdata objects, registry refs, argument checks.
+#pragma once
+
+#include <lua.hpp>
+
+#include <cstddef>
+#include <new>
+#include <string_view>
+#include <utility>
+
+namespace lasio {
+
+/// Absolute stack index (LuaJIT has no lua_absindex).
+inline int abs_index(lua_State* L, int idx) {
+    return (idx > 0 || idx <= LUA_REGISTRYINDEX) ? idx : lua_gettop(L) + idx + 1;
+}
+
+/// Anchors the value on top of the stack in the registry and pops it. Only place that refs.
+int ref_value(lua_State* L);
+/// Releases a registry anchor; a no-op for LUA_NOREF, so callers may release twice.
+void unref_value(lua_State* L, int& ref);
+/// Pushes the anchored value (nil for LUA_NOREF).
+void push_ref(lua_State* L, int ref);
+
+/**
+ * Creates a full userdata holding a T constructed from args, sets the named metatable and leaves
+ * the userdata on the stack. T's destructor runs from the metatable's __gc through destroy_object.
+ */
+template <class T, class... Args>
+T* new_object(lua_State* L, const char* metatable, Args&&... args) {
+    void* mem = lua_newuserdata(L, sizeof(T));
+    T* obj = new (mem) T(std::forward<Args>(args)...);
+    luaL_getmetatable(L, metatable);
+    lua_setmetatable(L, -2);
+    return obj;
+}
+
+/// The userdata's T at idx; raises "bad argument #idx (<metatable> expected, got ...)".
+template <class T>
+T& check_object(lua_State* L, int idx, const char* metatable) {
+    return *static_cast<T*>(luaL_checkudata(L, idx, metatable));
+}
+
+/// Runs T's destructor once; __gc may be called again on a resurrected object.
+template <class T>
+void destroy_object(lua_State* L, int idx) {
+    auto* obj = static_cast<T*>(lua_touserdata(L, idx));
+    if (obj == nullptr) return;
+    obj->~T();
+    // Mark as destroyed so a second __gc (or a call after __gc) sees no object.
+    lua_pushnil(L);
+    lua_setmetatable(L, idx);
+}
+
+/// Optional timeout argument in seconds: nil/none means forever (returns < 0).
+double opt_timeout(lua_State* L, int idx);
+
+/// Pushes t[1..t.n] of the table at idx; returns how many.
+int push_packed(lua_State* L, int idx);
+
+/// Creates (once) a metatable with __index = itself, the given methods and one upvalue each.
+/// Expects the upvalue on top of the stack and pops it.
+void register_metatable(lua_State* L, const char* name, const luaL_Reg* methods);
+
+} // namespace lasio

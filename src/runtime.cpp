@@ -1,0 +1,442 @@
+// SPDX-License-Identifier: MIT
+// The per-lua_State runtime: scheduler (ready queue, resume, finish), deadlines, teardown.
+#include "runtime.hpp"
+
+#include "errors.hpp"
+#include "lua_bridge.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include <algorithm>
+#include <cstdio>
+
+namespace lasio {
+
+namespace {
+
+/// Consecutive calls a thread may complete without yielding before it must let others run.
+constexpr int fast_path_budget = 64;
+/// Timeouts beyond this are treated as this long, so the clock arithmetic cannot overflow.
+constexpr double max_timeout_seconds = 1e9;
+
+char runtime_key;
+constexpr const char* runtime_metatable = "asio.runtime";
+
+struct runtime_holder {
+    runtime_ptr rt;
+};
+
+int l_runtime_gc(lua_State* L) {
+    auto* holder = static_cast<runtime_holder*>(lua_touserdata(L, 1));
+    if (holder != nullptr && holder->rt) holder->rt->teardown();
+    destroy_object<runtime_holder>(L, 1);
+    return 0;
+}
+
+} // namespace
+
+// --- io_object ------------------------------------------------------------------------------
+
+io_object::io_object(runtime_ptr rt) : rt_(std::move(rt)) { rt_->attach(*this); }
+
+io_object::~io_object() { rt_->detach(*this); }
+
+void runtime::attach(io_object& obj) {
+    obj.next_ = objects_;
+    if (objects_ != nullptr) objects_->prev_ = &obj;
+    objects_ = &obj;
+}
+
+void runtime::detach(io_object& obj) {
+    if (obj.prev_ != nullptr) obj.prev_->next_ = obj.next_;
+    else if (objects_ == &obj) objects_ = obj.next_;
+    if (obj.next_ != nullptr) obj.next_->prev_ = obj.prev_;
+    obj.prev_ = obj.next_ = nullptr;
+}
+
+// --- construction and teardown -----------------------------------------------------------------
+
+runtime::runtime(lua_State* L) : scratch_(new char[scratch_size]) {
+    aux_ = lua_newthread(L);
+    aux_ref_ = ref_value(L);
+    io_.emplace(1);
+    timer_.emplace(*io_);
+}
+
+runtime::~runtime() = default;
+
+runtime& open_runtime(lua_State* L) {
+    lua_pushlightuserdata(L, &runtime_key);
+    lua_rawget(L, LUA_REGISTRYINDEX);
+    if (auto* holder = static_cast<runtime_holder*>(lua_touserdata(L, -1))) {
+        lua_pop(L, 1);
+        return *holder->rt;
+    }
+    lua_pop(L, 1);
+    if (luaL_newmetatable(L, runtime_metatable)) {
+        lua_pushcfunction(L, l_runtime_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_pop(L, 1);
+    auto rt = std::make_shared<runtime>(L);
+    auto* holder = new_object<runtime_holder>(L, runtime_metatable, runtime_holder{rt});
+    lua_pushlightuserdata(L, &runtime_key);
+    lua_insert(L, -2);
+    lua_rawset(L, LUA_REGISTRYINDEX);
+    return *holder->rt;
+}
+
+void runtime::teardown() {
+    if (closing_) return;
+    closing_ = true;
+    // Descriptors first: their pending operations abort, and from here on handlers only free.
+    for (io_object* obj = objects_; obj != nullptr; obj = obj->next_) obj->release_io();
+    deadlines_.clear();
+    ready_.clear();
+    while (threads_ != nullptr) {
+        light_thread* th = threads_;
+        threads_ = th->next_;
+        th->prev_ = th->next_ = nullptr;
+        th->status_ = thread_status::dead;
+        th->target_ = nullptr;
+        th->joiners_.clear();
+        thread_ptr last = std::move(th->self_);
+    }
+    timer_.reset();
+    io_.reset(); // destroys handlers that never ran, and with them their shared_ptrs
+}
+
+void runtime::close_all() {
+    while (threads_ != nullptr) kill(*threads_);
+    for (io_object* obj = objects_; obj != nullptr;) {
+        io_object* next = obj->next_;
+        obj->close_from_runtime();
+        obj = next;
+    }
+    if (io_->stopped()) io_->restart();
+    io_->poll();
+}
+
+// --- light threads ---------------------------------------------------------------------------
+
+thread_ptr runtime::spawn(lua_State* L, int nargs) {
+    lua_State* co = lua_newthread(L); // stack: fn args... co
+    lua_insert(L, -(nargs + 2));      // stack: co fn args...
+    lua_xmove(L, co, nargs + 1);      // stack: co
+    int ref = ref_value(L);
+    auto th = std::make_shared<light_thread>(co, ref);
+    th->self_ = th;
+    th->next_ = threads_;
+    if (threads_ != nullptr) threads_->prev_ = th.get();
+    threads_ = th.get();
+    ++stats_.threads;
+    make_ready(*th);
+    return th;
+}
+
+light_thread& runtime::current(lua_State* L, const char* fn) {
+    if (running_ != nullptr && running_->co_ == L) return *running_;
+    luaL_error(L, "%s: not called from a light thread", fn);
+    return *running_; // not reached
+}
+
+void runtime::push_handle(lua_State* L, light_thread& th) {
+    if (th.handle_ref_ != LUA_NOREF) {
+        push_ref(L, th.handle_ref_);
+        return;
+    }
+    new_object<thread_handle>(L, thread_metatable, thread_handle{th.shared_from_this()});
+    if (th.alive()) {
+        lua_pushvalue(L, -1);
+        th.handle_ref_ = ref_value(L);
+    }
+}
+
+std::uint32_t runtime::begin_wait(light_thread& th, wait_kind kind, wait_target* target,
+                                  double timeout) {
+    th.status_ = thread_status::waiting;
+    th.kind_ = kind;
+    th.target_ = target;
+    ++th.token_;
+    if (timeout >= 0) {
+        auto delay = std::chrono::duration_cast<steady_clock::duration>(
+            std::chrono::duration<double>(std::min(timeout, max_timeout_seconds)));
+        deadlines_.push(th, steady_clock::now() + delay);
+        if (deadlines_.top() == &th) arm_timer();
+    }
+    return th.token_;
+}
+
+lua_State* runtime::claim(light_thread& th, std::uint32_t token) {
+    if (th.status_ != thread_status::waiting || th.token_ != token || closing_) return nullptr;
+    if (th.heap_index_ != light_thread::npos) {
+        deadlines_.remove(th);
+        if (deadlines_.empty() && timer_armed_) {
+            // Nothing left to time: let run() return instead of waiting for a stale expiry.
+            timer_armed_ = false;
+            ++timer_generation_;
+            timer_->cancel();
+        }
+    }
+    th.target_ = nullptr;
+    th.kind_ = wait_kind::none;
+    th.status_ = thread_status::ready;
+    ++th.token_;
+    lua_settop(th.co_, 0);
+    return th.co_;
+}
+
+void runtime::make_ready(light_thread& th) {
+    th.status_ = thread_status::ready;
+    ready_.push_back(th.shared_from_this());
+    post_drain();
+}
+
+void runtime::post_drain() {
+    if (drain_posted_) return;
+    drain_posted_ = true;
+    net::post(*io_, [this] { drain_ready(); });
+}
+
+void runtime::drain_ready() {
+    drain_posted_ = false;
+    if (closing_) return;
+    // Only the threads queued so far: newly readied ones wait for the next turn, after I/O.
+    for (std::size_t n = ready_.size(); n > 0 && !ready_.empty(); --n) {
+        thread_ptr th = std::move(ready_.front());
+        ready_.pop_front();
+        if (th->status_ == thread_status::ready) resume_now(*th);
+    }
+    if (!ready_.empty()) post_drain();
+}
+
+int runtime::bounce(lua_State* L, light_thread& th, int nresults) {
+    th.status_ = thread_status::ready;
+    return lua_yield(L, nresults);
+}
+
+void runtime::resume_now(light_thread& th) {
+    thread_ptr keep = th.shared_from_this();
+    lua_State* co = th.co_;
+    int nargs = lua_gettop(co);
+    if (!th.started_) {
+        th.started_ = true;
+        --nargs; // the function itself sits below its arguments
+    }
+    th.status_ = thread_status::running;
+    light_thread* outer = running_;
+    running_ = &th;
+    fast_budget_ = fast_path_budget;
+    int rc = lua_resume(co, nargs);
+    running_ = outer;
+    if (rc == LUA_YIELD) {
+        switch (th.status_) {
+        case thread_status::running: // a plain coroutine.yield(): treat it as asio.yield()
+            lua_settop(co, 0);
+            make_ready(th);
+            break;
+        case thread_status::ready: // bounce(): the yielded values are the call's results
+            ready_.push_back(std::move(keep));
+            post_drain();
+            break;
+        default: // waiting, or dead because it killed itself
+            break;
+        }
+        return;
+    }
+    finish(th, rc);
+}
+
+void runtime::finish(light_thread& th, int resume_status) {
+    thread_ptr keep = th.shared_from_this();
+    lua_State* co = th.co_;
+    th.status_ = thread_status::dead;
+    if (resume_status == 0) {
+        // stack of co: the function's results
+        int n = lua_gettop(co);
+        if (th.handle_ref_ != LUA_NOREF) {
+            luaL_checkstack(aux_, 4, nullptr);
+            lua_createtable(aux_, n + 1, 1);
+            lua_pushboolean(aux_, 1);
+            lua_rawseti(aux_, -2, 1);
+            for (int i = 1; i <= n; ++i) {
+                lua_pushvalue(co, i);
+                lua_xmove(co, aux_, 1);
+                lua_rawseti(aux_, -2, i + 1);
+            }
+            lua_pushinteger(aux_, n + 1);
+            lua_setfield(aux_, -2, "n");
+            store_results(th, aux_);
+        }
+    } else {
+        const char* msg = lua_tostring(co, -1);
+        luaL_traceback(aux_, co, msg != nullptr ? msg : "(error object is not a string)", 0);
+        bool handled = std::any_of(th.joiners_.begin(), th.joiners_.end(), [](const auto& j) {
+            return j.first->status_ == thread_status::waiting && j.first->token_ == j.second;
+        });
+        if (th.handle_ref_ != LUA_NOREF) {
+            lua_createtable(aux_, 2, 1);
+            lua_pushboolean(aux_, 0);
+            lua_rawseti(aux_, -2, 1);
+            lua_pushvalue(aux_, -2);
+            lua_rawseti(aux_, -2, 2);
+            lua_pushinteger(aux_, 2);
+            lua_setfield(aux_, -2, "n");
+            store_results(th, aux_);
+        }
+        // A joiner already waiting receives the error; otherwise nobody would ever see it.
+        if (handled) lua_pop(aux_, 1);
+        else report_error();
+    }
+    wake_joiners(th);
+    release(th);
+}
+
+/// Pops the results table from the top of L into the handle's environment, where join finds it.
+void runtime::store_results(light_thread& th, lua_State* L) {
+    push_ref(L, th.handle_ref_); // stack: results handle
+    lua_insert(L, -2);           // stack: handle results
+    lua_setfenv(L, -2);
+    lua_pop(L, 1);
+}
+
+void runtime::wake_joiners(light_thread& th) {
+    if (th.joiners_.empty()) return;
+    auto joiners = std::move(th.joiners_);
+    th.joiners_.clear();
+    push_ref(aux_, th.handle_ref_);
+    lua_getfenv(aux_, -1); // stack: handle results
+    for (auto& [joiner, token] : joiners) {
+        lua_State* jco = claim(*joiner, token);
+        if (jco == nullptr) continue;
+        lua_pushvalue(aux_, -1);
+        lua_xmove(aux_, jco, 1);
+        push_packed(jco, 1);
+        lua_remove(jco, 1);
+        make_ready(*joiner);
+    }
+    lua_pop(aux_, 2);
+}
+
+void runtime::release(light_thread& th) {
+    thread_ptr keep = th.shared_from_this();
+    if (th.prev_ != nullptr) th.prev_->next_ = th.next_;
+    else if (threads_ == &th) threads_ = th.next_;
+    if (th.next_ != nullptr) th.next_->prev_ = th.prev_;
+    th.prev_ = th.next_ = nullptr;
+    --stats_.threads;
+    deadlines_.remove(th);
+    th.status_ = thread_status::dead;
+    th.target_ = nullptr;
+    th.joiners_.clear();
+    unref_value(aux_, th.co_ref_);
+    unref_value(aux_, th.handle_ref_);
+    th.self_.reset();
+}
+
+void runtime::kill(light_thread& th) {
+    if (!th.alive()) return;
+    thread_ptr keep = th.shared_from_this();
+    if (th.status_ == thread_status::waiting && th.target_ != nullptr)
+        th.target_->cancel_wait(th, nullptr);
+    th.target_ = nullptr;
+    ++th.token_;
+    th.status_ = thread_status::dead;
+    if (th.handle_ref_ != LUA_NOREF) {
+        lua_createtable(aux_, 2, 1);
+        lua_pushboolean(aux_, 0);
+        lua_rawseti(aux_, -2, 1);
+        lua_pushstring(aux_, err::killed);
+        lua_rawseti(aux_, -2, 2);
+        lua_pushinteger(aux_, 2);
+        lua_setfield(aux_, -2, "n");
+        store_results(th, aux_);
+    }
+    wake_joiners(th);
+    release(th);
+}
+
+void runtime::add_joiner(light_thread& target, light_thread& joiner, std::uint32_t token) {
+    auto& list = target.joiners_;
+    // Joins that timed out leave stale entries; drop them so repeated timed joins stay bounded.
+    list.erase(std::remove_if(list.begin(), list.end(),
+                              [](const auto& j) {
+                                  return j.first->status_ != thread_status::waiting ||
+                                         j.first->token_ != j.second;
+                              }),
+               list.end());
+    list.emplace_back(joiner.shared_from_this(), token);
+}
+
+// --- deadlines ------------------------------------------------------------------------------
+
+void runtime::arm_timer() {
+    steady_clock::time_point when = deadlines_.top()->deadline_;
+    if (timer_armed_ && armed_for_ <= when) return;
+    timer_armed_ = true;
+    armed_for_ = when;
+    timer_->expires_at(when);
+    timer_->async_wait([this, generation = ++timer_generation_](const error_code&) {
+        if (closing_ || generation != timer_generation_) return;
+        timer_armed_ = false;
+        on_deadlines();
+    });
+}
+
+void runtime::on_deadlines() {
+    steady_clock::time_point now = steady_clock::now();
+    while (!deadlines_.empty() && deadlines_.top()->deadline_ <= now) {
+        light_thread* th = deadlines_.top();
+        deadlines_.remove(*th);
+        fire_timeout(*th);
+    }
+    if (!deadlines_.empty()) arm_timer();
+}
+
+void runtime::fire_timeout(light_thread& th) {
+    thread_ptr keep = th.shared_from_this();
+    wait_target* target = th.target_;
+    wait_kind kind = th.kind_;
+    lua_State* co = claim(th, th.token_);
+    if (co == nullptr) return;
+    if (target != nullptr) target->cancel_wait(th, co);
+    else if (kind != wait_kind::sleep) push_fail(co, err::timeout);
+    resume_now(th);
+}
+
+// --- loop and errors ----------------------------------------------------------------------------
+
+std::size_t runtime::run(int mode, double timeout) {
+    if (io_->stopped()) io_->restart();
+    switch (mode) {
+    case 1:
+        return io_->poll();
+    case 2:
+        return io_->run_for(std::chrono::duration_cast<steady_clock::duration>(
+            std::chrono::duration<double>(std::min(timeout, max_timeout_seconds))));
+    default:
+        return io_->run();
+    }
+}
+
+void runtime::set_error_handler(lua_State* L, int idx) {
+    unref_value(L, error_handler_ref_);
+    if (lua_isnoneornil(L, idx)) return;
+    lua_pushvalue(L, idx);
+    error_handler_ref_ = ref_value(L);
+}
+
+void runtime::report_error() {
+    if (error_handler_ref_ != LUA_NOREF) {
+        push_ref(aux_, error_handler_ref_);
+        lua_insert(aux_, -2);
+        if (lua_pcall(aux_, 1, 0, 0) == 0) return;
+        std::fprintf(stderr, "asio: the error handler raised: %s\n", lua_tostring(aux_, -1));
+    } else {
+        std::fprintf(stderr, "asio: uncaught error in a light thread: %s\n",
+                     lua_tostring(aux_, -1));
+    }
+    lua_pop(aux_, 1);
+}
+
+} // namespace lasio

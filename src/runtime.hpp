@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: MIT
+// One runtime per lua_State: the io_context, the light-thread scheduler, deadlines, live objects.
+#pragma once
+
+#include "deadline_queue.hpp"
+#include "light_thread.hpp"
+
+#include <lua.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <cstddef>
+#include <deque>
+#include <memory>
+#include <optional>
+
+namespace lasio {
+
+namespace net = boost::asio;
+
+class runtime;
+using runtime_ptr = std::shared_ptr<runtime>;
+
+/**
+ * Base of every object that owns Asio I/O objects (sockets, acceptors, resolvers).
+ * The runtime keeps a list of them so that lua_close can release their file descriptors and
+ * destroy their Asio objects before the io_context goes, whatever order Lua finalizes in.
+ */
+class io_object {
+public:
+    explicit io_object(runtime_ptr rt);
+    virtual ~io_object();
+    io_object(const io_object&) = delete;
+    io_object& operator=(const io_object&) = delete;
+
+    /// Closes and destroys the Asio objects without touching Lua or resuming anyone.
+    virtual void release_io() = 0;
+    /// Closes as user code would (waiters get "closed"); used by asio._close_all().
+    virtual void close_from_runtime() = 0;
+
+    runtime& rt() const { return *rt_; }
+
+protected:
+    runtime_ptr rt_;
+
+private:
+    friend class runtime;
+    io_object* prev_ = nullptr;
+    io_object* next_ = nullptr;
+};
+
+/// Live counts reported by asio._stats().
+struct runtime_stats {
+    long threads = 0;
+    long sockets = 0;
+    long servers = 0;
+    long pending = 0; // Asio operations in flight on behalf of Lua
+};
+
+class runtime : public std::enable_shared_from_this<runtime> {
+public:
+    /// The runtime of the calling function (upvalue 1 of every C function of the module).
+    static runtime& from(lua_State* L) {
+        return *static_cast<runtime*>(lua_touserdata(L, lua_upvalueindex(1)));
+    }
+
+    explicit runtime(lua_State* L);
+    ~runtime();
+    runtime(const runtime&) = delete;
+    runtime& operator=(const runtime&) = delete;
+
+    net::io_context& io() { return *io_; }
+    bool closing() const { return closing_; }
+    runtime_stats& stats() { return stats_; }
+    std::size_t deadline_count() const { return deadlines_.size(); }
+    /// A thread of our own for Lua work done from handlers (spawning, the error hook).
+    lua_State* aux() const { return aux_; }
+    /// 64 KiB shared by all plain sockets for non-blocking reads; never held across a yield.
+    char* scratch() { return scratch_.get(); }
+    static constexpr std::size_t scratch_size = 64 * 1024;
+
+    // --- light threads -------------------------------------------------------------------
+    /// Starts fn(args...) from the top nargs+1 values of L (popped); the first resume is posted.
+    thread_ptr spawn(lua_State* L, int nargs);
+    /// The running light thread if L is it, else raises "<fn>: not called from a light thread".
+    light_thread& current(lua_State* L, const char* fn);
+    light_thread* running() const { return running_; }
+    /// Pushes the unique handle of a live thread.
+    void push_handle(lua_State* L, light_thread& th);
+
+    /**
+     * Marks th as waiting (on target, or on nothing for sleep/park/join) with an optional
+     * timeout in seconds (< 0: none) and returns the token completions must present.
+     * The caller then returns lua_yield(L, 0).
+     */
+    std::uint32_t begin_wait(light_thread& th, wait_kind kind, wait_target* target, double timeout);
+    /**
+     * Claims the end of th's wait for the completion holding token: returns th's stack, cleared,
+     * for the results, or nullptr when the wait already ended (a stale completion).
+     */
+    lua_State* claim(light_thread& th, std::uint32_t token);
+    /// Resumes a claimed thread now; only from an Asio handler, never from Lua or __gc.
+    void resume_now(light_thread& th);
+    /// Queues a claimed thread; its stack holds its resume values. Safe from anywhere.
+    void make_ready(light_thread& th);
+    /// Yields the running thread with the top nresults values as what its call returns, later.
+    int bounce(lua_State* L, light_thread& th, int nresults);
+    /// Whether a call may return at once without yielding (bounds one thread's monopoly).
+    bool take_fast_path() { return fast_budget_ > 0 ? (--fast_budget_, true) : false; }
+    /// Registers joiner (now waiting with token) to be resumed with target's results.
+    void add_joiner(light_thread& target, light_thread& joiner, std::uint32_t token);
+    /// Ends th at its current wait; joiners get false, "killed". No-op when already dead.
+    void kill(light_thread& th);
+
+    // --- loop ----------------------------------------------------------------------------
+    void stop() { io_->stop(); }
+    /// Runs handlers until no work is left (or stop); mode: 0 run, 1 poll, 2 run_for(timeout).
+    std::size_t run(int mode, double timeout);
+
+    // --- errors ---------------------------------------------------------------------------
+    void set_error_handler(lua_State* L, int idx);
+    /// Hands the message on top of aux() to the error handler (default: stderr) and pops it.
+    void report_error();
+
+    // --- objects --------------------------------------------------------------------------
+    void attach(io_object& obj);
+    void detach(io_object& obj);
+    /// Kills every thread and closes every object (asio._close_all, after a failed test).
+    void close_all();
+    /// Called from the runtime userdata's __gc (lua_close): releases everything, runs no Lua.
+    void teardown();
+
+private:
+    void finish(light_thread& th, int resume_status);
+    void store_results(light_thread& th, lua_State* L);
+    void wake_joiners(light_thread& th);
+    void release(light_thread& th);
+    void post_drain();
+    void drain_ready();
+    void arm_timer();
+    void on_deadlines();
+    void fire_timeout(light_thread& th);
+
+    lua_State* aux_;
+    int aux_ref_;
+    int error_handler_ref_ = LUA_NOREF;
+    bool closing_ = false;
+    bool drain_posted_ = false;
+    int fast_budget_ = 0;
+    light_thread* running_ = nullptr;
+    light_thread* threads_ = nullptr; // intrusive list of live threads
+    io_object* objects_ = nullptr;    // intrusive list of live I/O objects
+    runtime_stats stats_;
+    std::deque<thread_ptr> ready_;
+    deadline_queue deadlines_;
+    bool timer_armed_ = false;
+    steady_clock::time_point armed_for_{};
+    std::uint64_t timer_generation_ = 0;
+    std::unique_ptr<char[]> scratch_;
+    std::optional<net::io_context> io_;
+    std::optional<net::steady_timer> timer_;
+};
+
+/// Pushes the module's runtime for L, creating it on first use (luaopen_asio_core).
+runtime& open_runtime(lua_State* L);
+
+} // namespace lasio

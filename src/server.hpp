@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: MIT
+// A listening socket whose accept loop runs the handler in one light thread per connection.
+#pragma once
+
+#include "errors.hpp"
+#include "runtime.hpp"
+
+#include <boost/asio/basic_socket_acceptor.hpp>
+#include <boost/asio/generic/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <functional>
+#include <memory>
+#include <optional>
+
+namespace lasio {
+
+/**
+ * Owned by its Lua userdata and by the pending accept. The handler function is anchored in the
+ * registry until close; __gc of the userdata closes, so an unreachable server stops listening.
+ * Accept errors never end the loop: descriptor exhaustion backs off briefly, others retry at once.
+ */
+class server final : public io_object, public std::enable_shared_from_this<server> {
+public:
+    using acceptor_type = net::basic_socket_acceptor<net::generic::stream_protocol>;
+    using socket_type = net::generic::stream_protocol::socket;
+    /// Turns an accepted socket into what the handler receives (e.g. after a TLS handshake);
+    /// by default a plain connection. Runs with the handler and the connection pushed on aux.
+    using accept_hook = std::function<void(server&, socket_type)>;
+
+    server(runtime_ptr rt, acceptor_type acceptor, int handler_ref);
+    ~server() override;
+
+    void start();
+    void close();
+    bool closed() const { return closed_; }
+    acceptor_type& acceptor() { return *acceptor_; }
+    /// Spawns the handler's light thread with the connection pushed on top of rt().aux().
+    void spawn_handler();
+    void set_accept_hook(accept_hook hook) { hook_ = std::move(hook); }
+
+    void release_io() override;
+    void close_from_runtime() override { close(); }
+
+private:
+    void on_accept(const error_code& ec, socket_type peer);
+
+    std::optional<acceptor_type> acceptor_;
+    std::optional<net::steady_timer> backoff_;
+    int handler_ref_;
+    bool closed_ = false;
+    accept_hook hook_;
+};
+
+inline constexpr const char* server_metatable = "asio.server";
+
+struct server_handle {
+    std::shared_ptr<server> s;
+};
+
+/// holder, err = asio.server(ip, port, handler [, options])
+int l_server(lua_State* L);
+/// Registers the server metatable.
+void open_server(lua_State* L, runtime& rt);
+
+} // namespace lasio

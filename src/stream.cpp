@@ -1,0 +1,438 @@
+// SPDX-License-Identifier: MIT
+// Connection mechanics: the read buffer, reactor-style reads and writes, close and timeouts.
+#include "stream.hpp"
+
+#include "lua_bridge.hpp"
+#include "tls_layer.hpp"
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+
+#include <algorithm>
+
+namespace lasio {
+
+namespace {
+
+/// A consumed buffer larger than this is released, so idle connections stay small.
+constexpr std::size_t keep_buffer_capacity = 4096;
+/// TLS reads go through a per-connection buffer of this size (a TLS record is at most 16 KiB).
+constexpr std::size_t tls_read_size = 16 * 1024;
+
+bool would_block(const error_code& ec) {
+    return ec == net::error::would_block || ec == net::error::try_again;
+}
+
+} // namespace
+
+stream::stream(runtime_ptr rt, socket_type socket) : io_object(std::move(rt)) {
+    socket_.emplace(std::move(socket));
+    error_code ec;
+    socket_->non_blocking(true, ec);
+    ++rt_->stats().sockets;
+}
+
+stream::~stream() {
+    // The Lua side is gone; make sure the descriptor is too.
+    if (!closed_) {
+        closed_ = true;
+        --rt_->stats().sockets;
+    }
+    tls_.reset();
+}
+
+stream::socket_type& stream::socket() { return *socket_; }
+
+void stream::set_tls(std::unique_ptr<tls_layer> tls) { tls_ = std::move(tls); }
+
+// --- reading --------------------------------------------------------------------------------
+
+void stream::consume(std::size_t n) {
+    rpos_ += n;
+    scanned_ = 0;
+    if (rpos_ < rbuf_.size()) {
+        // Keep the live part at the front once the dead prefix dominates.
+        if (rpos_ > rbuf_.size() / 2 && rpos_ > 4096) {
+            rbuf_.erase(0, rpos_);
+            rpos_ = 0;
+        }
+        return;
+    }
+    rpos_ = 0;
+    if (rbuf_.capacity() > keep_buffer_capacity) std::string().swap(rbuf_);
+    else rbuf_.clear();
+}
+
+bool stream::satisfiable(const read_request& req) const {
+    std::size_t have = rbuf_.size() - rpos_;
+    switch (req.what) {
+    case read_request::kind::exact:
+        return have >= req.n;
+    case read_request::kind::some:
+        return have > 0;
+    default: {
+        std::string_view d = req.what == read_request::kind::line ? std::string_view("\n", 1)
+                                                                   : std::string_view(req.delim);
+        std::string_view b = buffered();
+        std::size_t from = scanned_ >= d.size() ? scanned_ - d.size() + 1 : 0;
+        std::size_t at = b.find(d, from);
+        if (at != std::string_view::npos) return true;
+        const_cast<stream*>(this)->scanned_ = b.size();
+        // Too long: the caller gets an error instead of an ever growing buffer.
+        return have > req.n + d.size();
+    }
+    }
+}
+
+int stream::deliver(lua_State* L, const read_request& req) {
+    std::string_view b = buffered();
+    switch (req.what) {
+    case read_request::kind::exact:
+        lua_pushlstring(L, b.data(), req.n);
+        consume(req.n);
+        return 1;
+    case read_request::kind::some: {
+        std::size_t k = std::min(b.size(), req.n);
+        lua_pushlstring(L, b.data(), k);
+        consume(k);
+        return 1;
+    }
+    default: {
+        bool line = req.what == read_request::kind::line;
+        std::string_view d = line ? std::string_view("\n", 1) : std::string_view(req.delim);
+        std::size_t at = b.find(d);
+        std::size_t len = at;
+        if (line && at != std::string_view::npos && at > 0 && b[at - 1] == '\r') --len;
+        if (at == std::string_view::npos || len > req.n) {
+            scanned_ = 0;
+            return push_fail(L, err::too_long); // the bytes stay buffered
+        }
+        lua_pushlstring(L, b.data(), len);
+        consume(at + d.size());
+        return 1;
+    }
+    }
+}
+
+int stream::deliver_failure(lua_State* L, const read_request& req, const char* msg) {
+    std::string_view partial = buffered();
+    if (req.what == read_request::kind::some || partial.empty()) return push_fail(L, msg);
+    int n = push_fail(L, msg, partial);
+    consume(partial.size());
+    return n;
+}
+
+/// Completes req from the buffer and from what the socket has now. Returns the number of
+/// results pushed onto stack() or 0 when it must wait; stack() is called only to deliver.
+template <class Stack>
+int stream::advance_read(const read_request& req, Stack&& stack) {
+    for (;;) {
+        if (satisfiable(req)) return deliver(stack(), req);
+        if (read_error_) return deliver_failure(stack(), req, error_string(read_error_).c_str());
+        if (tls_) return 0; // TLS bytes arrive only through the asynchronous read
+        error_code ec;
+        char* scratch = rt_->scratch();
+        std::size_t got = socket_->read_some(net::buffer(scratch, runtime::scratch_size), ec);
+        if (would_block(ec)) return 0;
+        if (ec) {
+            read_error_ = ec;
+            continue;
+        }
+        if (req.what == read_request::kind::some && rpos_ == rbuf_.size()) {
+            // Hand the bytes straight from the scratch buffer: no copy for the echo path.
+            std::size_t k = std::min(got, req.n);
+            lua_pushlstring(stack(), scratch, k);
+            if (got > k) {
+                rbuf_.assign(scratch + k, got - k);
+                rpos_ = 0;
+            }
+            return 1;
+        }
+        rbuf_.append(scratch, got);
+    }
+}
+
+int stream::read(lua_State* L, light_thread& th, read_request req) {
+    if (closed_) return push_fail(L, err::closed);
+    if (reader_.th != nullptr)
+        return luaL_error(L, "read: another light thread is already reading this connection");
+    bool fast = rt_->take_fast_path();
+    if (fast) {
+        if (int n = advance_read(req, [L] { return L; })) return n;
+    }
+    request_ = std::move(req);
+    reader_.th = th.shared_from_this();
+    reader_.token = rt_->begin_wait(th, wait_kind::io, this, timeouts_.read);
+    if (fast) {
+        start_read_wait();
+    } else {
+        // Out of budget: let the others run once, then try again as if the socket were ready.
+        ++rt_->stats().pending;
+        read_waiting_ = true;
+        net::post(rt_->io(), [self = shared_from_this()] { self->on_read_ready({}); });
+    }
+    return lua_yield(L, 0);
+}
+
+void stream::start_read_wait() {
+    if (read_waiting_) return; // the wait in flight will serve the current reader
+    read_waiting_ = true;
+    ++rt_->stats().pending;
+#if LASIO_WITH_TLS
+    if (tls_) {
+        auto& buf = tls_->read_buffer();
+        buf.resize(tls_read_size);
+        tls_->ssl().async_read_some(
+            net::buffer(buf), [self = shared_from_this()](const error_code& ec, std::size_t n) {
+                self->on_tls_read(ec, n);
+            });
+        return;
+    }
+#endif
+    socket_->async_wait(socket_type::wait_read,
+                        net::bind_cancellation_slot(
+                            read_cancel_.slot(), [self = shared_from_this()](const error_code& ec) {
+                                self->on_read_ready(ec);
+                            }));
+}
+
+void stream::on_read_ready(const error_code& ec) {
+    read_waiting_ = false;
+    --rt_->stats().pending;
+    if (rt_->closing() || closed_ || reader_.th == nullptr) return;
+    if (ec && ec != net::error::operation_aborted) read_error_ = ec;
+    int n = advance_read(request_, [this] { return rt_->claim(*reader_.th, reader_.token); });
+    if (n == 0) {
+        start_read_wait();
+        return;
+    }
+    thread_ptr th = std::move(reader_.th);
+    reader_ = {};
+    rt_->resume_now(*th);
+}
+
+void stream::on_tls_read(const error_code& ec, std::size_t n) {
+#if LASIO_WITH_TLS
+    if (!rt_->closing() && !closed_ && n > 0) rbuf_.append(tls_->read_buffer().data(), n);
+    if (ec && ec != net::error::operation_aborted && !read_error_) {
+        // A peer that closes without close_notify still ends the stream for the reader.
+        read_error_ = ec == net::ssl::error::stream_truncated ? error_code(net::error::eof) : ec;
+    }
+#endif
+    on_read_ready(ec);
+}
+
+// --- writing --------------------------------------------------------------------------------
+
+bool stream::flush_now(error_code& ec) {
+    while (wpos_ < wbuf_.size()) {
+        std::size_t n = socket_->write_some(net::buffer(wbuf_.data() + wpos_, wbuf_.size() - wpos_), ec);
+        if (ec) return false;
+        wpos_ += n;
+    }
+    return true;
+}
+
+int stream::write(lua_State* L, light_thread& th, int data_idx) {
+    if (closed_) return push_fail(L, err::closed);
+    if (writer_.th != nullptr)
+        return luaL_error(L, "write: another light thread is already writing this connection");
+    // Gather the pieces; a Lua string's bytes are used in place until we must wait.
+    constexpr int max_pieces = 64;
+    net::const_buffer pieces[max_pieces];
+    std::size_t count = 0;
+    std::size_t total = 0;
+    std::vector<net::const_buffer> many;
+    if (lua_istable(L, data_idx)) {
+        int n = static_cast<int>(lua_objlen(L, data_idx));
+        if (n > max_pieces) many.reserve(n);
+        for (int i = 1; i <= n; ++i) {
+            lua_rawgeti(L, data_idx, i);
+            size_t len;
+            const char* s = lua_tolstring(L, -1, &len);
+            if (s == nullptr)
+                return luaL_error(L, "bad argument #1 to 'write' (item %d is not a string)", i);
+            lua_pop(L, 1); // the table keeps the string alive
+            net::const_buffer b(s, len);
+            if (n > max_pieces) many.push_back(b);
+            else pieces[count++] = b;
+            total += len;
+        }
+    } else {
+        size_t len;
+        const char* s = lua_tolstring(L, data_idx, &len);
+        pieces[count++] = net::const_buffer(s, len);
+        total = len;
+    }
+    auto gathered = [&]() -> std::pair<const net::const_buffer*, std::size_t> {
+        if (!many.empty()) return {many.data(), many.size()};
+        return {pieces, count};
+    };
+    auto [first, nbuf] = gathered();
+    std::size_t written = 0;
+    bool fast = rt_->take_fast_path();
+    if (!tls_ && fast) {
+        error_code ec;
+        if (nbuf == 1) {
+            while (written < total && !ec) written += socket_->write_some(first[0] + written, ec);
+        } else {
+            std::vector<net::const_buffer> seq(first, first + nbuf);
+            while (written < total) {
+                std::size_t n = socket_->write_some(seq, ec);
+                if (ec) break;
+                written += n;
+                // Drop what went out, keep the rest for the next attempt.
+                std::size_t i = 0;
+                while (i < seq.size() && n >= seq[i].size()) n -= seq[i++].size();
+                seq.erase(seq.begin(), seq.begin() + static_cast<long>(i));
+                if (!seq.empty()) seq.front() += n;
+            }
+        }
+        if (written == total) {
+            lua_pushboolean(L, 1);
+            return 1;
+        }
+        if (!would_block(ec)) return push_fail(L, ec);
+    }
+    // Keep what is left in our own buffer: the Lua strings may be collected while we wait.
+    wbuf_.clear();
+    wpos_ = 0;
+    std::size_t skip = written;
+    for (std::size_t i = 0; i < nbuf; ++i) {
+        const char* p = static_cast<const char*>(first[i].data());
+        std::size_t len = first[i].size();
+        if (skip >= len) {
+            skip -= len;
+            continue;
+        }
+        wbuf_.append(p + skip, len - skip);
+        skip = 0;
+    }
+    wtotal_ = total;
+    writer_.th = th.shared_from_this();
+    writer_.token = rt_->begin_wait(th, wait_kind::io, this, timeouts_.send);
+    if (fast || tls_) {
+        start_write_wait();
+    } else {
+        ++rt_->stats().pending;
+        write_waiting_ = true;
+        net::post(rt_->io(), [self = shared_from_this()] { self->on_write_ready({}); });
+    }
+    return lua_yield(L, 0);
+}
+
+void stream::start_write_wait() {
+    if (write_waiting_) return;
+    write_waiting_ = true;
+    ++rt_->stats().pending;
+#if LASIO_WITH_TLS
+    if (tls_) {
+        net::async_write(tls_->ssl(), net::buffer(wbuf_.data() + wpos_, wbuf_.size() - wpos_),
+                         [self = shared_from_this()](const error_code& ec, std::size_t n) {
+                             self->on_tls_write(ec, n);
+                         });
+        return;
+    }
+#endif
+    socket_->async_wait(socket_type::wait_write,
+                        net::bind_cancellation_slot(
+                            write_cancel_.slot(), [self = shared_from_this()](const error_code& ec) {
+                                self->on_write_ready(ec);
+                            }));
+}
+
+void stream::on_write_ready(const error_code& ec) {
+    write_waiting_ = false;
+    --rt_->stats().pending;
+    if (rt_->closing() || closed_ || writer_.th == nullptr) return;
+    error_code wec = ec == net::error::operation_aborted ? error_code() : ec;
+    if (!wec && flush_now(wec)) return finish_write({});
+    if (would_block(wec)) return start_write_wait();
+    finish_write(wec);
+}
+
+void stream::on_tls_write(const error_code& ec, std::size_t n) {
+    write_waiting_ = false;
+    --rt_->stats().pending;
+    wpos_ += n;
+    if (rt_->closing() || closed_ || writer_.th == nullptr) return;
+    finish_write(ec);
+}
+
+void stream::finish_write(const error_code& ec) {
+    thread_ptr th = std::move(writer_.th);
+    std::uint32_t token = writer_.token;
+    writer_ = {};
+    wbuf_.clear();
+    wpos_ = 0;
+    if (wbuf_.capacity() > keep_buffer_capacity) std::string().swap(wbuf_);
+    lua_State* co = rt_->claim(*th, token);
+    if (co == nullptr) return;
+    if (ec) push_fail(co, ec);
+    else lua_pushboolean(co, 1);
+    rt_->resume_now(*th);
+}
+
+// --- cancel and close ---------------------------------------------------------------------------
+
+int stream::cancel_wait(light_thread& th, lua_State* co) {
+    if (reader_.th.get() == &th) {
+        reader_ = {};
+        // A plain socket only waits for readiness, so cancelling it loses no byte. A TLS read
+        // stays in flight and appends what it gets to the buffer for the next reader.
+        if (!tls_) read_cancel_.emit(net::cancellation_type::terminal);
+        if (co == nullptr) return 0;
+        return deliver_failure(co, request_, err::timeout);
+    }
+    if (writer_.th.get() == &th) {
+        writer_ = {};
+        std::size_t sent = wtotal_ - (wbuf_.size() - wpos_);
+        wbuf_.clear();
+        wpos_ = 0;
+        if (tls_) {
+            // A TLS record cut in the middle cannot be resumed: the session is over.
+            close(false);
+        } else {
+            write_cancel_.emit(net::cancellation_type::terminal);
+        }
+        if (co == nullptr) return 0;
+        lua_pushnil(co);
+        lua_pushstring(co, err::timeout);
+        lua_pushinteger(co, static_cast<lua_Integer>(sent));
+        return 3;
+    }
+    return 0;
+}
+
+void stream::close(bool notify) {
+    if (closed_) return;
+    closed_ = true;
+    --rt_->stats().sockets;
+    error_code ec;
+    if (socket_) socket_->close(ec); // pending waits complete with operation_aborted
+    for (slot* s : {&reader_, &writer_}) {
+        if (s->th == nullptr) continue;
+        thread_ptr th = std::move(s->th);
+        std::uint32_t token = s->token;
+        *s = {};
+        if (!notify) continue;
+        if (lua_State* co = rt_->claim(*th, token)) {
+            push_fail(co, err::closed);
+            rt_->make_ready(*th);
+        }
+    }
+    rbuf_.clear();
+    rbuf_.shrink_to_fit();
+    rpos_ = 0;
+    wbuf_.clear();
+    wbuf_.shrink_to_fit();
+}
+
+void stream::release_io() {
+    close(false);
+    tls_.reset();
+    socket_.reset();
+}
+
+} // namespace lasio
