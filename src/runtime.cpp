@@ -169,15 +169,7 @@ std::uint32_t runtime::begin_wait(light_thread& th, wait_kind kind, wait_target*
 
 lua_State* runtime::claim(light_thread& th, std::uint32_t token) {
     if (th.status_ != thread_status::waiting || th.token_ != token || closing_) return nullptr;
-    if (th.heap_index_ != light_thread::npos) {
-        deadlines_.remove(th);
-        if (deadlines_.empty() && timer_armed_) {
-            // Nothing left to time: let run() return instead of waiting for a stale expiry.
-            timer_armed_ = false;
-            ++timer_generation_;
-            timer_->cancel();
-        }
-    }
+    forget_deadline(th);
     th.target_ = nullptr;
     th.kind_ = wait_kind::none;
     th.status_ = thread_status::ready;
@@ -325,7 +317,7 @@ void runtime::release(light_thread& th) {
     if (th.next_ != nullptr) th.next_->prev_ = th.prev_;
     th.prev_ = th.next_ = nullptr;
     --stats_.threads;
-    deadlines_.remove(th);
+    forget_deadline(th);
     th.status_ = thread_status::dead;
     th.target_ = nullptr;
     th.joiners_.clear();
@@ -369,6 +361,17 @@ void runtime::add_joiner(light_thread& target, light_thread& joiner, std::uint32
 }
 
 // --- deadlines ------------------------------------------------------------------------------
+
+void runtime::forget_deadline(light_thread& th) {
+    if (th.heap_index_ == light_thread::npos) return;
+    deadlines_.remove(th);
+    if (deadlines_.empty() && timer_armed_ && !closing_) {
+        // Nothing left to time: let run() return instead of waiting for a stale expiry.
+        timer_armed_ = false;
+        ++timer_generation_;
+        timer_->cancel();
+    }
+}
 
 void runtime::arm_timer() {
     steady_clock::time_point when = deadlines_.top()->deadline_;

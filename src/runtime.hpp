@@ -139,6 +139,7 @@ private:
     void post_drain();
     void drain_ready();
     void arm_timer();
+    void forget_deadline(light_thread& th);
     void on_deadlines();
     void fire_timeout(light_thread& th);
 

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# The whole test suite (./build.sh test): release and sanitizer builds, every spec on both,
+# the examples as smoke tests, two Lua states on two OS threads, and a LuaRocks install.
+# Ends with "N passed, N failed" alone on a line.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+here=$(pwd)
+jobs=$(nproc 2>/dev/null || echo 2)
+passed=0
+failed=0
+failures=()
+
+pass() { passed=$((passed + $1)); }
+fail() { failed=$((failed + $1)); failures+=("$2"); }
+
+build_variant() {
+  local dir=$1
+  shift
+  cmake -S . -B "build/$dir" -DCMAKE_BUILD_TYPE=Release -DLASIO_BUILD_TESTS=ON "$@" >/dev/null &&
+    cmake --build "build/$dir" -j "$jobs" 2>&1 | grep -Ev '^\[|^Consolidate|^Scanning|^Built target'
+  [ -f "build/$dir/asio/core.so" ]
+}
+
+# run_specs NAME CPATH_DIR [env...]: runs busted under LuaJIT and adds its counts.
+run_specs() {
+  local name=$1 dir=$2
+  shift 2
+  local log="build/$name-specs.log"
+  echo "== specs ($name)"
+  env "$@" LUA_PATH="$here/lua/?.lua;$here/lua/?/init.lua;$here/?.lua;;" \
+    LUA_CPATH="$here/build/$dir/?.so;;" ASIO_TEST_HOST="$here/build/$dir/two_states" \
+    timeout 900 luajit "$(command -v busted)" --lpath="$here/?.lua" -o utfTerminal spec 2>&1 | tee "$log"
+  local summary ok bad err
+  summary=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E '[0-9]+ success' | tail -1)
+  ok=$(echo "$summary" | grep -oE '[0-9]+ success' | grep -oE '[0-9]+' || echo 0)
+  bad=$(echo "$summary" | grep -oE '[0-9]+ failure' | grep -oE '[0-9]+' || echo 0)
+  err=$(echo "$summary" | grep -oE '[0-9]+ error' | grep -oE '[0-9]+' || echo 0)
+  if [ -z "$summary" ]; then
+    fail 1 "specs ($name): busted did not finish"
+    return
+  fi
+  if grep -q 'ERROR: AddressSanitizer\|runtime error:' "$log"; then
+    fail 1 "specs ($name): sanitizer report"
+  fi
+  pass "${ok:-0}"
+  [ "$((bad + err))" -gt 0 ] && fail "$((bad + err))" "specs ($name): $bad failures, $err errors"
+}
+
+# check NAME COMMAND...: one pass/fail item.
+check() {
+  local name=$1
+  shift
+  echo "== $name"
+  if "$@"; then pass 1; else fail 1 "$name"; fi
+}
+
+run_examples() {
+  local ex rc=0
+  for ex in examples/*.lua; do
+    echo "-- $ex"
+    LUA_PATH="$here/lua/?.lua;$here/lua/?/init.lua;;" LUA_CPATH="$here/build/release/?.so;;" \
+      timeout 60 luajit "$ex" >"build/example.log" 2>&1 || { cat build/example.log; rc=1; }
+  done
+  return $rc
+}
+
+rock_install() {
+  local tree
+  tree=$(mktemp -d)
+  luarocks --lua-version 5.1 --tree "$tree" make rockspec/asio-scm-1.rockspec >"$tree.log" 2>&1 ||
+    { cat "$tree.log"; return 1; }
+  # From another directory, with only the tree's own paths (what `luarocks path` prints).
+  (cd / && eval "$(luarocks --lua-version 5.1 --tree "$tree" path)" &&
+    luajit -e "local a = require 'asio'; assert(a.connect and a.server); print('required from', package.searchpath and '' or '', 'ok')")
+}
+
+if ! build_variant release; then
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+mkdir -p build/asio && cp build/release/asio/core.so build/asio/core.so && ln -sfn ../lua build/lua
+
+run_specs release release
+check "examples" run_examples
+check "luarocks make + require from another directory" rock_install
+
+if [ "${ASIO_SKIP_SANITIZE:-0}" != 1 ]; then
+  if build_variant sanitize -DLASIO_SANITIZE=ON; then
+    asan=$(g++ -print-file-name=libasan.so)
+    run_specs sanitize sanitize LD_PRELOAD="$asan" ASIO_SANITIZE=1 \
+      ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  else
+    fail 1 "sanitizer build"
+  fi
+fi
+
+echo
+for f in "${failures[@]}"; do echo "FAILED: $f"; done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
