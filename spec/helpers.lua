@@ -4,7 +4,7 @@ local asio = require 'asio'
 
 local M = {}
 
---- Runs fn() in a light thread, drives asio.run() and fails the test if fn raises, if any other
+--- Runs fn() in a light thread, drives the loop and fails the test if fn raises, if any other
 -- light thread raises, or if the loop is not drained within opts.timeout seconds (default 5).
 -- Afterwards asio._stats() must show no live thread, socket, server, timer or pending operation.
 function M.run_async(fn, opts)
@@ -12,19 +12,22 @@ function M.run_async(fn, opts)
   local failure
   asio.on_error(function(msg) failure = failure or msg end)
   local finished = false
-  local dog = asio.timer(timeout, function()
-    failure = failure or ("watchdog: loop not drained after " .. timeout .. "s")
-    asio.stop()
-  end)
   asio.spawn_light_thread(function()
     local ok, err = xpcall(fn, debug.traceback)
     if not ok then failure = failure or err end
     finished = true
-    dog:cancel()
   end)
-  asio.run()
+  -- Drive the loop in slices so that a hung test fails after `timeout` instead of hanging.
+  local deadline = asio.now() + timeout
+  while asio.run_once(0.05) do
+    if asio.now() > deadline then
+      failure = failure or ("watchdog: loop not drained after " .. timeout .. "s" ..
+        (finished and " (the body finished; something it started is still waiting)" or ""))
+      break
+    end
+  end
   asio.on_error(nil)
-  if not finished and not failure then failure = "body never finished (run() returned early)" end
+  if not finished and not failure then failure = "body never finished (it waits on something nobody will wake)" end
   if failure then
     M.force_close_all()
     error(failure, 2)

@@ -37,7 +37,10 @@ int l_run_once(lua_State* L) {
     double timeout = luaL_optnumber(L, 1, 0);
     if (!(timeout >= 0)) luaL_argerror(L, 1, "timeout must be >= 0");
     refuse_inside_light_thread(L, "run_once");
-    lua_pushinteger(L, static_cast<lua_Integer>(runtime::from(L).run(2, timeout)));
+    auto& rt = runtime::from(L);
+    rt.run(2, timeout);
+    // stopped() after run_for: out of work (or asio.stop()); otherwise the time ran out first.
+    lua_pushboolean(L, !rt.io().stopped());
     return 1;
 }
 
