@@ -2,6 +2,7 @@
 // luaopen_asio_core: the module table of one lua_State's runtime, and the loop functions.
 #include "connect.hpp"
 #include "lua_bridge.hpp"
+#include "resolve.hpp"
 #include "runtime.hpp"
 #include "server.hpp"
 #include "stream.hpp"
@@ -88,6 +89,7 @@ const luaL_Reg functions[] = {
     {"_close_all", l_close_all},
     {"connect", l_connect},
     {"server", l_server},
+    {"resolve", l_resolve},
     {nullptr, nullptr},
 };
 
