@@ -130,15 +130,21 @@ int stream::advance_read(const read_request& req, Stack&& stack) {
     for (;;) {
         if (satisfiable(req)) return deliver(stack(), req);
         if (read_error_) return deliver_failure(stack(), req, error_string(read_error_).c_str());
-        if (tls_) return 0; // TLS bytes arrive only through the asynchronous read
+        // TLS bytes arrive only through the asynchronous read; a drained socket is left to the
+        // reactor, which reads as soon as the kernel reports data (no EAGAIN round trip).
+        if (tls_ || drained_) return 0;
         error_code ec;
         char* scratch = rt_->scratch();
         std::size_t got = socket_->read_some(net::buffer(scratch, runtime::scratch_size), ec);
-        if (would_block(ec)) return 0;
+        if (would_block(ec)) {
+            drained_ = true;
+            return 0;
+        }
         if (ec) {
             read_error_ = ec;
             continue;
         }
+        drained_ = got < runtime::scratch_size;
         if (req.what == read_request::kind::some && rpos_ == rbuf_.size()) {
             // Hand the bytes straight from the scratch buffer: no copy for the echo path.
             std::size_t k = std::min(got, req.n);
@@ -190,11 +196,21 @@ void stream::start_read_wait() {
         return;
     }
 #endif
-    socket_->async_wait(socket_type::wait_read,
-                        net::bind_cancellation_slot(
-                            read_cancel_.slot(), [self = shared_from_this()](const error_code& ec) {
-                                self->on_read_ready(ec);
-                            }));
+    socket_->async_receive(net::buffer(inbox_),
+                           net::bind_cancellation_slot(
+                               read_cancel_.slot(),
+                               [self = shared_from_this()](const error_code& ec, std::size_t n) {
+                                   self->on_received(ec, n);
+                               }));
+}
+
+void stream::on_received(const error_code& ec, std::size_t n) {
+    // Bytes that arrive after their reader left (timeout, kill) stay for the next reader.
+    if (n > 0 && !closed_ && !rt_->closing()) {
+        rbuf_.append(inbox_, n);
+        drained_ = n < sizeof inbox_;
+    }
+    on_read_ready(ec);
 }
 
 void stream::on_read_ready(const error_code& ec) {
@@ -202,6 +218,7 @@ void stream::on_read_ready(const error_code& ec) {
     --rt_->stats().pending;
     if (rt_->closing() || closed_ || reader_.th == nullptr) return;
     if (ec && ec != net::error::operation_aborted) read_error_ = ec;
+    if (ec == net::error::operation_aborted) drained_ = false; // nothing was read: look again
     int n = advance_read(request_, [this] { return rt_->claim(*reader_.th, reader_.token); });
     if (n == 0) {
         start_read_wait();

@@ -82,6 +82,7 @@ private:
     template <class Stack> int advance_read(const read_request& req, Stack&& stack);
     void start_read_wait();
     void on_read_ready(const error_code& ec);
+    void on_received(const error_code& ec, std::size_t n);
     void on_tls_read(const error_code& ec, std::size_t n);
 
     /// Writes as much of the pending output as the socket takes now; false when it would block.
@@ -103,6 +104,10 @@ private:
     slot reader_;
     read_request request_;
     bool read_waiting_ = false;
+    bool drained_ = false;    // the last read found the socket empty: wait before reading again
+    /// Where a waiting plain read lands. Small, because idle connections wait here; when it fills
+    /// up, the rest is read straight into the runtime's scratch buffer.
+    char inbox_[128];
     net::cancellation_signal read_cancel_;
 
     std::string wbuf_;        // output the socket has not taken yet: wbuf_[wpos_..]
