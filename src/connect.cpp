@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// asio.connect: resolve a host asynchronously, then try each address in turn.
+// asio.connect: resolve a host asynchronously, then try each address in turn (or a Unix path).
 #include "connect.hpp"
 
 #include "endpoint.hpp"
@@ -7,6 +7,7 @@
 #include "lua_bridge.hpp"
 #include "socket_options.hpp"
 #include "stream.hpp"
+#include "unix_socket.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 
@@ -41,6 +42,20 @@ public:
                                  [self = shared_from_this()](const error_code& ec, tcp::resolver::results_type r) {
                                      self->on_resolve(ec, std::move(r));
                                  });
+    }
+
+    /// Connects to a Unix socket path instead (asio.unix_connect).
+    void start_local(light_thread& th, std::uint32_t token, const stream::socket_type::endpoint_type& ep) {
+        th_ = th.shared_from_this();
+        token_ = token;
+        error_code ec;
+        socket_.emplace(rt_->io());
+        socket_->open(net::generic::stream_protocol(AF_UNIX, 0), ec);
+        if (ec) return fail(ec);
+        ++rt_->stats().pending;
+        socket_->async_connect(ep, [self = shared_from_this()](const error_code& ec) {
+            self->on_connect(ec);
+        });
     }
 
     int cancel_wait(light_thread&, lua_State* co) override {
@@ -131,6 +146,21 @@ private:
 };
 
 } // namespace
+
+int l_unix_connect(lua_State* L) {
+    auto& rt = runtime::from(L);
+    size_t len;
+    const char* path = luaL_checklstring(L, 1, &len);
+    connect_options opts = check_connect_options(L, 2, "unix_connect");
+    light_thread& th = rt.current(L, "unix_connect");
+    auto ep = unix_endpoint(std::string(path, len));
+    if (!ep) return push_fail(L, "invalid path");
+    auto c = std::make_shared<connector>(rt.shared_from_this(), opts);
+    double timeout = opts.timeout >= 0 ? opts.timeout : opts.timeouts.connect;
+    std::uint32_t token = rt.begin_wait(th, wait_kind::io, c.get(), timeout);
+    c->start_local(th, token, *ep);
+    return lua_yield(L, 0);
+}
 
 int l_connect(lua_State* L) {
     auto& rt = runtime::from(L);

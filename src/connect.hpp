@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// asio.connect(host, port [, options]).
+// asio.connect(host, port [, options]) and asio.unix_connect(path [, options]).
 #pragma once
 
 #include <lua.hpp>
@@ -8,5 +8,7 @@ namespace lasio {
 
 /// conn, err = asio.connect(host, port [, { timeout =, bind =, <socket options> }])
 int l_connect(lua_State* L);
+/// conn, err = asio.unix_connect(path [, { timeout = }])
+int l_unix_connect(lua_State* L);
 
 } // namespace lasio

@@ -6,6 +6,7 @@
 #include "runtime.hpp"
 #include "server.hpp"
 #include "stream.hpp"
+#include "unix_socket.hpp"
 
 #if defined(_WIN32)
 #define LASIO_EXPORT extern "C" __declspec(dllexport)
@@ -90,6 +91,8 @@ const luaL_Reg functions[] = {
     {"connect", l_connect},
     {"server", l_server},
     {"resolve", l_resolve},
+    {"unix_server", l_unix_server},
+    {"unix_connect", l_unix_connect},
     {nullptr, nullptr},
 };
 

@@ -70,6 +70,13 @@ void server::on_accept(const error_code& ec, socket_type peer) {
 
 void server::spawn_handler() {
     lua_State* A = rt_->aux();
+    if (closed_) {
+        // A deferred accept (a TLS handshake) finished after close: nobody takes the connection.
+        if (auto* h = static_cast<stream_handle*>(lua_touserdata(A, -1)); h != nullptr && h->s)
+            h->s->close(false);
+        lua_pop(A, 1);
+        return;
+    }
     // stack of aux: connection
     push_ref(A, handler_ref_);
     lua_insert(A, -2); // stack of aux: handler connection
@@ -84,6 +91,10 @@ void server::close() {
     if (acceptor_) acceptor_->close(ec);
     if (backoff_) backoff_->cancel();
     if (!rt_->closing()) unref_value(rt_->aux(), handler_ref_);
+    auto actions = std::move(close_actions_);
+    close_actions_.clear();
+    for (auto& action : actions) action();
+    hook_ = nullptr;
 }
 
 void server::release_io() {

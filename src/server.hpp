@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <vector>
 
 namespace lasio {
 
@@ -35,9 +36,13 @@ public:
     void close();
     bool closed() const { return closed_; }
     acceptor_type& acceptor() { return *acceptor_; }
-    /// Spawns the handler's light thread with the connection pushed on top of rt().aux().
+    /// Spawns the handler's light thread with the connection pushed on top of rt().aux() (popped);
+    /// after close the connection is closed instead. Never call it once rt().closing().
     void spawn_handler();
     void set_accept_hook(accept_hook hook) { hook_ = std::move(hook); }
+    /// Runs once when the server closes (also from lua_close; must not run Lua): e.g. removes a
+    /// Unix socket file or aborts TLS handshakes still in flight.
+    void on_close(std::function<void()> action) { close_actions_.push_back(std::move(action)); }
 
     void release_io() override;
     void close_from_runtime() override { close(); }
@@ -50,6 +55,7 @@ private:
     int handler_ref_;
     bool closed_ = false;
     accept_hook hook_;
+    std::vector<std::function<void()>> close_actions_;
 };
 
 inline constexpr const char* server_metatable = "asio.server";
