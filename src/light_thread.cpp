@@ -82,10 +82,7 @@ int l_thread_join(lua_State* L) {
     auto& rt = runtime::from(L);
     light_thread& target = check_thread(L, 1);
     double timeout = opt_timeout(L, 2);
-    if (!target.alive()) {
-        lua_getfenv(L, 1);
-        return push_packed(L, -1);
-    }
+    if (!target.alive()) return rt.push_outcome(target, L);
     light_thread& self = rt.current(L, "join");
     if (&self == &target) return luaL_error(L, "join: a light thread cannot join itself");
     std::uint32_t token = rt.begin_wait(self, wait_kind::join, nullptr, timeout);
@@ -130,6 +127,8 @@ int l_thread_tostring(lua_State* L) {
 }
 
 int l_thread_gc(lua_State* L) {
+    auto* h = static_cast<thread_handle*>(lua_touserdata(L, 1));
+    if (h != nullptr && h->th) runtime::from(L).forget_outcome(*h->th);
     destroy_object<thread_handle>(L, 1);
     return 0;
 }

@@ -35,6 +35,7 @@ protected:
 
 enum class thread_status : unsigned char { ready, running, waiting, dead };
 enum class wait_kind : unsigned char { none, sleep, park, join, io };
+enum class thread_outcome : unsigned char { none, returned, raised, killed };
 
 /**
  * Owned by itself while alive (self_), by its Lua handle, and by every queued completion that
@@ -65,6 +66,7 @@ private:
     thread_status status_ = thread_status::ready;
     wait_kind kind_ = wait_kind::none;
     bool started_ = false;
+    thread_outcome outcome_ = thread_outcome::none;
     wait_target* target_ = nullptr;
 
     steady_clock::time_point deadline_{};

@@ -39,9 +39,33 @@ int push_packed(lua_State* L, int idx) {
     return n;
 }
 
+void push_metatable(lua_State* L, const char* name) {
+    lua_pushlightuserdata(L, const_cast<char*>(name));
+    lua_rawget(L, LUA_REGISTRYINDEX);
+}
+
+void* check_userdata(lua_State* L, int idx, const char* name) {
+    void* p = lua_touserdata(L, idx);
+    if (p != nullptr && lua_getmetatable(L, idx)) {
+        push_metatable(L, name);
+        bool same = lua_rawequal(L, -1, -2) != 0;
+        lua_pop(L, 2);
+        if (same) return p;
+    }
+    luaL_typerror(L, idx, name);
+    return nullptr;
+}
+
+void key_metatable(lua_State* L, const char* name) {
+    lua_pushlightuserdata(L, const_cast<char*>(name));
+    lua_pushvalue(L, -2);
+    lua_rawset(L, LUA_REGISTRYINDEX);
+}
+
 void register_metatable(lua_State* L, const char* name, const luaL_Reg* methods) {
     int upvalue = lua_gettop(L);
     luaL_newmetatable(L, name);
+    key_metatable(L, name);
     lua_pushvalue(L, -1);
     lua_setfield(L, -2, "__index");
     lua_pushvalue(L, upvalue);

@@ -24,6 +24,16 @@ void unref_value(lua_State* L, int& ref);
 void push_ref(lua_State* L, int ref);
 
 /**
+ * Pushes the metatable registered under name. Metatables are also keyed by the address of their
+ * name (a light userdata), which spares the string interning of luaL_getmetatable on hot paths.
+ */
+void push_metatable(lua_State* L, const char* name);
+/// Like luaL_checkudata, through the address-keyed metatable.
+void* check_userdata(lua_State* L, int idx, const char* name);
+/// Also keys the metatable on top of the stack by the address of name.
+void key_metatable(lua_State* L, const char* name);
+
+/**
  * Creates a full userdata holding a T constructed from args, sets the named metatable and leaves
  * the userdata on the stack. T's destructor runs from the metatable's __gc through destroy_object.
  */
@@ -31,7 +41,7 @@ template <class T, class... Args>
 T* new_object(lua_State* L, const char* metatable, Args&&... args) {
     void* mem = lua_newuserdata(L, sizeof(T));
     T* obj = new (mem) T(std::forward<Args>(args)...);
-    luaL_getmetatable(L, metatable);
+    push_metatable(L, metatable);
     lua_setmetatable(L, -2);
     return obj;
 }
@@ -39,7 +49,7 @@ T* new_object(lua_State* L, const char* metatable, Args&&... args) {
 /// The userdata's T at idx; raises "bad argument #idx (<metatable> expected, got ...)".
 template <class T>
 T& check_object(lua_State* L, int idx, const char* metatable) {
-    return *static_cast<T*>(luaL_checkudata(L, idx, metatable));
+    return *static_cast<T*>(check_userdata(L, idx, metatable));
 }
 
 /// Runs T's destructor once; __gc may be called again on a resurrected object.

@@ -76,6 +76,7 @@ runtime& open_runtime(lua_State* L) {
     if (luaL_newmetatable(L, runtime_metatable)) {
         lua_pushcfunction(L, l_runtime_gc);
         lua_setfield(L, -2, "__gc");
+        key_metatable(L, runtime_metatable);
     }
     lua_pop(L, 1);
     auto rt = std::make_shared<runtime>(L);
@@ -244,38 +245,18 @@ void runtime::finish(light_thread& th, int resume_status) {
     lua_State* co = th.co_;
     th.status_ = thread_status::dead;
     if (resume_status == 0) {
-        // stack of co: the function's results
-        int n = lua_gettop(co);
-        if (th.handle_ref_ != LUA_NOREF) {
-            luaL_checkstack(aux_, 4, nullptr);
-            lua_createtable(aux_, n + 1, 1);
-            lua_pushboolean(aux_, 1);
-            lua_rawseti(aux_, -2, 1);
-            for (int i = 1; i <= n; ++i) {
-                lua_pushvalue(co, i);
-                lua_xmove(co, aux_, 1);
-                lua_rawseti(aux_, -2, i + 1);
-            }
-            lua_pushinteger(aux_, n + 1);
-            lua_setfield(aux_, -2, "n");
-            store_results(th, aux_);
-        }
+        // The results stay on the dead coroutine's stack, where join finds them.
+        th.outcome_ = thread_outcome::returned;
     } else {
+        th.outcome_ = thread_outcome::raised;
         const char* msg = lua_tostring(co, -1);
         luaL_traceback(aux_, co, msg != nullptr ? msg : "(error object is not a string)", 0);
+        lua_settop(co, 0);
+        lua_pushvalue(aux_, -1);
+        lua_xmove(aux_, co, 1); // stack of co: traceback
         bool handled = std::any_of(th.joiners_.begin(), th.joiners_.end(), [](const auto& j) {
             return j.first->status_ == thread_status::waiting && j.first->token_ == j.second;
         });
-        if (th.handle_ref_ != LUA_NOREF) {
-            lua_createtable(aux_, 2, 1);
-            lua_pushboolean(aux_, 0);
-            lua_rawseti(aux_, -2, 1);
-            lua_pushvalue(aux_, -2);
-            lua_rawseti(aux_, -2, 2);
-            lua_pushinteger(aux_, 2);
-            lua_setfield(aux_, -2, "n");
-            store_results(th, aux_);
-        }
         // A joiner already waiting receives the error; otherwise nobody would ever see it.
         if (handled) lua_pop(aux_, 1);
         else report_error();
@@ -284,30 +265,38 @@ void runtime::finish(light_thread& th, int resume_status) {
     release(th);
 }
 
-/// Pops the results table from the top of L into the handle's environment, where join finds it.
-void runtime::store_results(light_thread& th, lua_State* L) {
-    push_ref(L, th.handle_ref_); // stack: results handle
-    lua_insert(L, -2);           // stack: handle results
-    lua_setfenv(L, -2);
-    lua_pop(L, 1);
+int runtime::push_outcome(light_thread& th, lua_State* L) {
+    if (th.outcome_ == thread_outcome::killed || th.co_ref_ == LUA_NOREF) {
+        lua_pushboolean(L, 0);
+        lua_pushstring(L, err::killed);
+        return 2;
+    }
+    lua_State* co = th.co_;
+    int n = lua_gettop(co);
+    luaL_checkstack(L, n + 1, "too many results");
+    lua_pushboolean(L, th.outcome_ == thread_outcome::returned);
+    for (int i = 1; i <= n; ++i) {
+        lua_pushvalue(co, i);
+        lua_xmove(co, L, 1);
+    }
+    return n + 1;
+}
+
+void runtime::forget_outcome(light_thread& th) {
+    if (closing_ || th.alive()) return;
+    unref_value(aux_, th.co_ref_);
 }
 
 void runtime::wake_joiners(light_thread& th) {
     if (th.joiners_.empty()) return;
     auto joiners = std::move(th.joiners_);
     th.joiners_.clear();
-    push_ref(aux_, th.handle_ref_);
-    lua_getfenv(aux_, -1); // stack: handle results
     for (auto& [joiner, token] : joiners) {
         lua_State* jco = claim(*joiner, token);
         if (jco == nullptr) continue;
-        lua_pushvalue(aux_, -1);
-        lua_xmove(aux_, jco, 1);
-        push_packed(jco, 1);
-        lua_remove(jco, 1);
+        push_outcome(th, jco);
         make_ready(*joiner);
     }
-    lua_pop(aux_, 2);
 }
 
 void runtime::release(light_thread& th) {
@@ -321,7 +310,10 @@ void runtime::release(light_thread& th) {
     th.status_ = thread_status::dead;
     th.target_ = nullptr;
     th.joiners_.clear();
-    unref_value(aux_, th.co_ref_);
+    // With a handle, join may still ask for the outcome: the dead coroutine keeps it until the
+    // handle is collected (forget_outcome).
+    if (th.handle_ref_ == LUA_NOREF || th.outcome_ == thread_outcome::killed)
+        unref_value(aux_, th.co_ref_);
     unref_value(aux_, th.handle_ref_);
     th.self_.reset();
 }
@@ -334,16 +326,7 @@ void runtime::kill(light_thread& th) {
     th.target_ = nullptr;
     ++th.token_;
     th.status_ = thread_status::dead;
-    if (th.handle_ref_ != LUA_NOREF) {
-        lua_createtable(aux_, 2, 1);
-        lua_pushboolean(aux_, 0);
-        lua_rawseti(aux_, -2, 1);
-        lua_pushstring(aux_, err::killed);
-        lua_rawseti(aux_, -2, 2);
-        lua_pushinteger(aux_, 2);
-        lua_setfield(aux_, -2, "n");
-        store_results(th, aux_);
-    }
+    th.outcome_ = thread_outcome::killed;
     wake_joiners(th);
     release(th);
 }

@@ -110,6 +110,10 @@ public:
     bool take_fast_path() { return fast_budget_ > 0 ? (--fast_budget_, true) : false; }
     /// Registers joiner (now waiting with token) to be resumed with target's results.
     void add_joiner(light_thread& target, light_thread& joiner, std::uint32_t token);
+    /// Pushes how a dead thread ended: true, results... | false, traceback | false, "killed".
+    int push_outcome(light_thread& th, lua_State* L);
+    /// The handle of a dead thread was collected: nobody can ask for its outcome any more.
+    void forget_outcome(light_thread& th);
     /// Ends th at its current wait; joiners get false, "killed". No-op when already dead.
     void kill(light_thread& th);
 
@@ -133,7 +137,7 @@ public:
 
 private:
     void finish(light_thread& th, int resume_status);
-    void store_results(light_thread& th, lua_State* L);
+
     void wake_joiners(light_thread& th);
     void release(light_thread& th);
     void post_drain();
