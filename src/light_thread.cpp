@@ -6,9 +6,21 @@
 #include "lua_bridge.hpp"
 #include "runtime.hpp"
 
+#include <vector>
+
 namespace lasio {
 
 namespace {
+
+/// Free blocks of dead light threads, per OS thread (a runtime never leaves its OS thread).
+struct thread_memory_pool {
+    std::vector<void*> free;
+    ~thread_memory_pool() {
+        for (void* p : free) ::operator delete(p);
+    }
+};
+thread_local thread_memory_pool pool;
+constexpr std::size_t pool_limit = 4096;
 
 light_thread& check_thread(lua_State* L, int idx) {
     return *check_object<thread_handle>(L, idx, thread_metatable).th;
@@ -154,6 +166,26 @@ const luaL_Reg thread_functions[] = {
 };
 
 } // namespace
+
+void* light_thread::operator new(std::size_t size) {
+    if (size == sizeof(light_thread) && !pool.free.empty()) {
+        void* p = pool.free.back();
+        pool.free.pop_back();
+        return p;
+    }
+    return ::operator new(size);
+}
+
+void light_thread::operator delete(void* p) noexcept {
+    if (pool.free.size() < pool_limit) {
+        try {
+            pool.free.push_back(p);
+            return;
+        } catch (...) {
+        }
+    }
+    ::operator delete(p);
+}
 
 void open_light_thread(lua_State* L, runtime& rt) {
     lua_pushlightuserdata(L, &rt);

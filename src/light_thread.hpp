@@ -4,6 +4,8 @@
 
 #include <lua.hpp>
 
+#include <boost/smart_ptr/intrusive_ptr.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -15,7 +17,8 @@ namespace lasio {
 
 class runtime;
 class light_thread;
-using thread_ptr = std::shared_ptr<light_thread>;
+/// Light threads live and die on their runtime's OS thread: a plain (non-atomic) count suffices.
+using thread_ptr = boost::intrusive_ptr<light_thread>;
 using steady_clock = std::chrono::steady_clock;
 
 /**
@@ -43,11 +46,20 @@ enum class thread_outcome : unsigned char { none, returned, raised, killed };
  * means the wait already ended (timeout, kill, close) and the completion is dropped.
  * The destructor never touches Lua: Lua anchors are released when the thread dies.
  */
-class light_thread : public std::enable_shared_from_this<light_thread> {
+class light_thread {
 public:
     light_thread(lua_State* co, int co_ref) : co_(co), co_ref_(co_ref) {}
     light_thread(const light_thread&) = delete;
     light_thread& operator=(const light_thread&) = delete;
+
+    thread_ptr shared_from_this() { return thread_ptr(this); }
+    friend void intrusive_ptr_add_ref(light_thread* th) { ++th->refs_; }
+    friend void intrusive_ptr_release(light_thread* th) {
+        if (--th->refs_ == 0) delete th;
+    }
+    /// Spawning is hot: recycle the memory of dead threads instead of going to malloc.
+    static void* operator new(std::size_t size);
+    static void operator delete(void* p) noexcept;
 
     lua_State* co() const { return co_; }
     thread_status status() const { return status_; }
@@ -59,6 +71,7 @@ private:
     friend class runtime;
     friend class deadline_queue;
 
+    std::uint32_t refs_ = 0;
     lua_State* co_;
     int co_ref_;                    // registry anchor of the coroutine while alive
     int handle_ref_ = LUA_NOREF;    // registry anchor of the Lua handle while alive
