@@ -1,0 +1,28 @@
+-- Behaviour only a separate process can show: lua_close with everything live, descriptor
+-- exhaustion in the accept loop, two Lua states on two OS threads.
+local function shell(cmd)
+  local ok, how, code = os.execute(cmd)
+  if type(ok) == 'number' then return ok == 0 end -- Lua 5.1 style
+  return ok == true or (how == 'exit' and code == 0)
+end
+
+local luajit = 'luajit'
+local here = debug.getinfo(1, 'S').source:match('^@(.*)spec/process_spec%.lua$') or './'
+
+describe("in a child process", function()
+  it("lua_close with live servers, connections, waiting threads and timers exits cleanly", function()
+    local env = os.getenv('ASIO_SANITIZE') and 'ASAN_OPTIONS=detect_leaks=1 ' or ''
+    local cmd = env .. luajit .. ' ' .. here .. 'spec/scripts/close_with_everything_live.lua'
+    assert.is_true(shell(cmd))
+  end)
+
+  it("an accept error such as EMFILE never ends the accept loop", function()
+    assert.is_true(shell(luajit .. ' ' .. here .. 'spec/scripts/accept_emfile.lua'))
+  end)
+
+  it("two Lua states on two OS threads each run their own runtime", function()
+    local host = os.getenv('ASIO_TEST_HOST')
+    assert.is_string(host, 'ASIO_TEST_HOST must name the two_states test host (spec/run.sh sets it)')
+    assert.is_true(shell(host .. ' ' .. here .. 'spec/scripts/state_pingpong.lua'))
+  end)
+end)
