@@ -6,6 +6,7 @@
 #include "runtime.hpp"
 #include "server.hpp"
 #include "stream.hpp"
+#include "udp_socket.hpp"
 #include "unix_socket.hpp"
 
 #if defined(_WIN32)
@@ -93,6 +94,7 @@ const luaL_Reg functions[] = {
     {"resolve", l_resolve},
     {"unix_server", l_unix_server},
     {"unix_connect", l_unix_connect},
+    {"udp", l_udp},
     {nullptr, nullptr},
 };
 
@@ -105,6 +107,7 @@ LASIO_EXPORT int luaopen_asio_core(lua_State* L) {
     runtime& rt = open_runtime(L);
     open_stream(L, rt);
     open_server(L, rt);
+    open_udp(L, rt);
     lua_newtable(L);
     open_light_thread(L, rt);
     lua_pushlightuserdata(L, &rt);

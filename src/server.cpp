@@ -180,6 +180,10 @@ int l_server(lua_State* L) {
     return 1;
 }
 
+void push_server(lua_State* L, std::shared_ptr<server> s) {
+    new_object<server_handle>(L, server_metatable, server_handle{std::move(s)});
+}
+
 void open_server(lua_State* L, runtime& rt) {
     lua_pushlightuserdata(L, &rt);
     register_metatable(L, server_metatable, server_methods);

@@ -83,7 +83,7 @@ int l_unix_server(lua_State* L) {
     lua_pushvalue(L, 2);
     int handler_ref = ref_value(L);
     auto s = std::make_shared<server>(rt.shared_from_this(), std::move(acceptor), handler_ref);
-    new_object<server_handle>(L, server_metatable, server_handle{s});
+    push_server(L, s);
     // Remove the file on close, but only if it is still ours (not replaced by another server).
     s->on_close([path, dev = st.st_dev, ino = st.st_ino] {
         struct stat now;
