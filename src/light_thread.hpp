@@ -97,7 +97,7 @@ public:
 };
 
 /// Metatable name of light-thread handles.
-inline constexpr const char* thread_metatable = "asio.thread";
+inline constexpr char thread_metatable[] = "asio.thread";
 
 /// The userdata behind a light-thread handle.
 struct thread_handle {

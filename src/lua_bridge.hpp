@@ -26,6 +26,9 @@ void push_ref(lua_State* L, int ref);
 /**
  * Pushes the metatable registered under name. Metatables are also keyed by the address of their
  * name (a light userdata), which spares the string interning of luaL_getmetatable on hot paths.
+ * So a name must be one object with one address in the whole module: declare it as
+ * `inline constexpr char name[] = "...";`, never as a pointer to a literal (copies of a literal
+ * in different files may have different addresses).
  */
 void push_metatable(lua_State* L, const char* name);
 /// Like luaL_checkudata, through the address-keyed metatable.

@@ -22,7 +22,7 @@ constexpr int ready_batch = 256;
 constexpr double max_timeout_seconds = 1e9;
 
 char runtime_key;
-constexpr const char* runtime_metatable = "asio.runtime";
+constexpr char runtime_metatable[] = "asio.runtime";
 
 struct runtime_holder {
     runtime_ptr rt;

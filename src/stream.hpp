@@ -63,6 +63,9 @@ public:
     /// Whether bytes received in clear text are still buffered (a STARTTLS upgrade refuses them).
     bool has_buffered_input() const { return rpos_ < rbuf_.size(); }
     bool busy() const { return reader_.th != nullptr || writer_.th != nullptr; }
+    /// Set while a TLS handshake owns the socket: reads and writes are refused meanwhile.
+    void set_handshaking(bool on) { handshaking_ = on; }
+    bool handshaking() const { return handshaking_; }
 
     int cancel_wait(light_thread& th, lua_State* co) override;
     void release_io() override;
@@ -96,6 +99,7 @@ private:
     std::unique_ptr<tls_layer> tls_;
     stream_timeouts timeouts_;
     bool closed_ = false;
+    bool handshaking_ = false;
 
     std::string rbuf_;       // received, not yet consumed: rbuf_[rpos_..]
     std::size_t rpos_ = 0;
@@ -119,7 +123,7 @@ private:
 };
 
 /// Metatable name of connections.
-inline constexpr const char* stream_metatable = "asio.connection";
+inline constexpr char stream_metatable[] = "asio.connection";
 
 /// The userdata behind a connection.
 struct stream_handle {
