@@ -68,9 +68,7 @@ function M.destory_server(holder)
 end
 M.destroy_server = M.destory_server
 
-local ok_sync, install_sync = pcall(require, 'asio.sync')
-if ok_sync then install_sync(M) elseif not tostring(install_sync):find("module 'asio.sync' not found", 1, true) then
-  error(install_sync, 0)
-end
+-- Channels, select, locks, events, wait groups, wait_all/wait_any: plain Lua on park/wake.
+require('asio.sync')(M)
 
 return M

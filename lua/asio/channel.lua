@@ -1,5 +1,5 @@
 -- SPDX-License-Identifier: MIT
---- Channels: typed-by-nothing FIFO pipes between light threads, Go style.
+--- Channels: FIFO pipes of Lua values between light threads, Go style.
 --
 -- A channel is a userdata made with `newproxy(true)`, so that `#ch` works on LuaJIT without
 -- 5.2 compatibility (plain tables ignore `__len` there); `ch:len()` is the same thing.
@@ -10,7 +10,7 @@
 -- a sender to the oldest waiting receiver, so receivers get values in the order they queued.
 -- A receiver killed after being handed a value but before it resumed gives the value back (see
 -- asio.waitq): it goes to the next receiver or to the front of the buffer, which may then hold
--- one more value than its capacity for a while. A value is therefore never lost and never
+-- more values than its capacity for a while. A value is therefore never lost and never
 -- received twice; a send that returned true has delivered its value to the channel.
 -- @module asio.channel
 local M = {}

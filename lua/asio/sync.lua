@@ -19,6 +19,22 @@
 -- served in FIFO order, and a light thread killed while waiting leaves the primitive consistent
 -- (asio.waitq explains how items handed to a thread that is killed before it runs come back).
 --
+-- Kill safety needs to know when a thread is killed, and the core tells nobody: on first use,
+-- asio.waitq wraps the `kill` method of the light-thread handle metatable (it calls the core's
+-- kill, then gives back whatever was handed to a thread that can no longer resume). Without
+-- that wrapper, everything works the same except that such an item would be lost with the
+-- killed thread.
+--
+-- Choices where the specification left room:
+--
+-- * channels are `newproxy` userdata so that `#ch` works on stock LuaJIT; `ch:len()` too;
+-- * `wait_all` returns one table `{ok, ...; n = k}` per thread (what `join` returned);
+--   `wait_any` returns the winner's argument index followed by what its `join` returned;
+-- * a thread killed (or ended) while holding a mutex or write lock leaves it held; the next
+--   `lock`/`rlock`/`wlock` raises "... held by a dead light thread";
+-- * a value, lock, permit or signal handed to a waiter that is killed before it resumes is
+--   given back (to the next waiter, or to the primitive), never lost.
+--
 -- Usage: `require('asio.sync')(asio)` once, from the module that builds the `asio` table.
 -- @module asio.sync
 
@@ -35,5 +51,12 @@ return function(asio)
   require('asio.threads').install(asio, W)
   -- For tests: handoffs whose waiter has not resumed yet (0 once the loop is idle).
   asio._sync_pending_handoffs = W.pending_handoffs
+  local close_all = asio._close_all
+  if close_all then
+    asio._close_all = function(...)
+      close_all(...)
+      W.sweep()
+    end
+  end
   return asio
 end

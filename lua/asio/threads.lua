@@ -20,7 +20,8 @@ function M.install(asio, W)
   local park, wake, now, spawn = asio.park, asio.wake, asio.now, asio.spawn_light_thread
 
   local function is_thread(v)
-    if type(v) ~= 'userdata' then return false end
+    local tv = type(v)
+    if tv ~= 'userdata' and tv ~= 'table' then return false end
     local ok, join = pcall(function() return v.join end)
     return ok and type(join) == 'function'
   end
@@ -28,8 +29,8 @@ function M.install(asio, W)
   -- Splits (th1, ..., thn [, timeout]) and checks every argument.
   local function parse(fname, ...)
     local n = select('#', ...)
-    local timeout = select(n, ...)
-    if n > 0 and type(timeout) == 'number' then
+    local timeout = n > 0 and select(n, ...) or nil
+    if type(timeout) == 'number' then
       W.check_timeout(timeout, n, fname)
       n = n - 1
     else

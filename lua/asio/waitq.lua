@@ -80,7 +80,7 @@ function M.new(asio)
   end
 
   -- Removes and returns the oldest ticket whose waiter is still waiting, dropping the others.
-  local function pop_active(q)
+  local function pop_active_slow(q)
     local first, last = q.first, q.last
     while first <= last do
       local t = q[first]
@@ -96,6 +96,19 @@ function M.new(asio)
     end
     q.first, q.last = 1, 0
     return nil
+  end
+
+  -- Hot paths stay loop-free: LuaJIT aborts the trace of a caller that enters a loop, so the
+  -- common case (the head is live) is handled before falling back to the loops.
+  local function pop_active(q)
+    local first = q.first
+    if first > q.last then return nil end
+    local t = q[first]
+    if t.cancelled or not t.w.active then return pop_active_slow(q) end
+    q[first] = nil
+    if first == q.last then q.first, q.last = 1, 0 else q.first = first + 1 end
+    t.q = nil
+    return t
   end
 
   --- The oldest ticket that could be woken, left in the queue (dead ones are dropped).
@@ -129,23 +142,33 @@ function M.new(asio)
     return false
   end
 
+  -- Tries to wake the thread of a popped ticket; the dead are retired. One that is not parked
+  -- but alive (its timeout fired, it has yet to run) resumes, finds no outcome and withdraws.
+  local function try_wake(t)
+    local w = t.w
+    if wake(w.th, true) then
+      w.active = false
+      w.fired = t.i
+      return true
+    end
+    if w.th:status() == 'dead' then w.active = false end
+    return false
+  end
+
+  local function wake_loop(q)
+    while true do
+      local t = pop_active(q)
+      if not t or try_wake(t) then return t end
+    end
+  end
+
   --- Pops tickets until one whose thread `asio.wake` accepts; that waiter is then completed by
   -- the caller, which must store the outcome in `t.w` right away (it resumes later, never now).
   -- @return the ticket, or nil when no live waiter is left
   function Queue:wake_next()
-    while true do
-      local t = pop_active(self)
-      if not t then return nil end
-      local w = t.w
-      if wake(w.th, true) then
-        w.active = false
-        w.fired = t.i
-        return t
-      end
-      -- Not parked: dead, or its timeout fired and it has yet to run. Only the dead are retired
-      -- here; the other one resumes, sees no outcome and withdraws itself.
-      if w.th:status() == 'dead' then w.active = false end
-    end
+    local t = pop_active(self)
+    if not t or try_wake(t) then return t end
+    return wake_loop(self)
   end
 
   -- Marks a queued ticket as given up; compaction keeps polling waiters from growing the queue.
@@ -196,6 +219,10 @@ function M.new(asio)
     end
   end
 
+  --- Drops the handoffs of threads that died without a kill through the handle (the core's
+  -- asio._close_all kills every thread from C++ after a failed test).
+  W.sweep = sweep
+
   --- Records that `w` was handed an item; `reclaim(from, w)` gives it back if `w` is killed
   -- before it resumes.
   function W.handed(w, reclaim, from)
@@ -213,19 +240,29 @@ function M.new(asio)
   -------------------------------------------------------------------------------------------
   -- checks and parking
 
+  -- The running light thread or nil. The core's current() returns nil outside a light thread;
+  -- should it raise instead, the pcall form is used (slower: it sits on the lock fast path).
+  local running = current
+  if pcall(current) == false then
+    running = function()
+      local ok, th = pcall(current)
+      if ok then return th end
+    end
+  end
+
   --- The running light thread; raises "<fname>: not called from a light thread" otherwise.
   -- @tparam string fname the public name to blame
   function W.me(fname)
-    local ok, th = pcall(current)
-    if not ok then error(fname .. ': not called from a light thread', 3) end
+    local th = running()
+    if th == nil then error(fname .. ': not called from a light thread', 3) end
     if not patched then patch_kill(th) end
     return th
   end
 
   --- The caller as a lock owner: its thread handle, or `W.MAIN` outside light threads.
   function W.who()
-    local ok, th = pcall(current)
-    if not ok then return W.MAIN end
+    local th = running()
+    if th == nil then return W.MAIN end
     if not patched then patch_kill(th) end
     return th
   end
@@ -243,28 +280,22 @@ function M.new(asio)
     end
   end
 
-  --- Parks `w` (whose tickets are already queued) until one of them fires or `timeout` passes.
-  -- Any wake that did not come with an outcome (a stray `asio.wake` from user code) is ignored:
-  -- the tickets it lost are queued again and the thread parks for the time that is left.
-  -- @return true when fired (`w.fired`, `w.value`, `w.err` hold the outcome), false on timeout
-  function W.wait(w, timeout)
-    local deadline = timeout and now() + timeout
-    local left = timeout
-    while true do
-      local a, b = park(left)
-      if w.fired then
-        if ledger[w] then ledger[w] = nil end
-        local ts = w.tickets
-        if ts then
-          for k = 1, #ts do
-            if ts[k].q then cancel(ts[k]) end
-          end
+  -- Handles what a park returned: true when fired, false when the time is up, nil (and the
+  -- time left) after a stray wake, once the tickets it cost are queued again.
+  local function after_park(w, a, b, deadline)
+    if w.fired then
+      if ledger[w] then ledger[w] = nil end
+      local ts = w.tickets
+      if ts then
+        for k = 1, #ts do
+          if ts[k].q then cancel(ts[k]) end
         end
-        return true
       end
-      if deadline then
-        left = (a == nil and b == 'timeout') and 0 or math_max(0, deadline - now())
-      end
+      return true
+    end
+    local left
+    if deadline then
+      left = (a == nil and b == 'timeout') and 0 or math_max(0, deadline - now())
       if left == 0 then
         w.active = false
         local ts = w.tickets
@@ -275,12 +306,34 @@ function M.new(asio)
         end
         return false
       end
-      local ts = w.tickets or { w }
-      for k = 1, #ts do
-        local t = ts[k]
-        if not t.q then t.home:push(t) end
-      end
     end
+    local ts = w.tickets or { w }
+    for k = 1, #ts do
+      local t = ts[k]
+      if not t.q then t.home:push(t) end
+    end
+    return nil, left
+  end
+
+  local function wait_more(w, left, deadline)
+    while true do
+      local a, b = park(left)
+      local done
+      done, left = after_park(w, a, b, deadline)
+      if done ~= nil then return done end
+    end
+  end
+
+  --- Parks `w` (whose tickets are already queued) until one of them fires or `timeout` passes.
+  -- Any wake that did not come with an outcome (a stray `asio.wake` from user code) is ignored:
+  -- the tickets it lost are queued again and the thread parks for the time that is left.
+  -- @return true when fired (`w.fired`, `w.value`, `w.err` hold the outcome), false on timeout
+  function W.wait(w, timeout)
+    local deadline = timeout and now() + timeout
+    local a, b = park(timeout)
+    local done, left = after_park(w, a, b, deadline)
+    if done ~= nil then return done end
+    return wait_more(w, left, deadline)
   end
 
   --- Queues a single-ticket waiter for the running thread `th` in `q` and waits.
