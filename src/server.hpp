@@ -7,6 +7,7 @@
 
 #include <boost/asio/basic_socket_acceptor.hpp>
 #include <boost/asio/generic/stream_protocol.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <functional>
@@ -23,8 +24,10 @@ namespace lasio {
  */
 class server final : public io_object, public std::enable_shared_from_this<server> {
 public:
-    using acceptor_type = net::basic_socket_acceptor<net::generic::stream_protocol>;
-    using socket_type = net::generic::stream_protocol::socket;
+    using acceptor_type =
+        net::basic_socket_acceptor<net::generic::stream_protocol, net::io_context::executor_type>;
+    using socket_type =
+        net::basic_stream_socket<net::generic::stream_protocol, net::io_context::executor_type>;
     /// Turns an accepted socket into what the handler receives (e.g. after a TLS handshake);
     /// by default a plain connection. Runs with the handler and the connection pushed on aux.
     using accept_hook = std::function<void(server&, socket_type)>;
