@@ -7,6 +7,8 @@
 #include "lua_bridge.hpp"
 #include "socket_options.hpp"
 #include "stream.hpp"
+#include "tls_context.hpp"
+#include "tls_session.hpp"
 #include "unix_socket.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -23,8 +25,8 @@ using tcp = net::ip::tcp;
  */
 class connector final : public io_object, public wait_target, public std::enable_shared_from_this<connector> {
 public:
-    connector(runtime_ptr rt, connect_options opts)
-        : io_object(std::move(rt)), opts_(std::move(opts)) {}
+    connector(runtime_ptr rt, connect_options opts, std::string server_name)
+        : io_object(std::move(rt)), opts_(std::move(opts)), server_name_(std::move(server_name)) {}
 
     void start(light_thread& th, std::uint32_t token, const std::string& host, unsigned short port) {
         th_ = th.shared_from_this();
@@ -78,6 +80,7 @@ private:
         error_code ec;
         if (resolver_) resolver_->cancel();
         if (socket_) socket_->close(ec);
+        if (tls_stream_) tls_stream_->close(false);
     }
 
     void on_resolve(const error_code& ec, tcp::resolver::results_type results) {
@@ -116,6 +119,9 @@ private:
         auto s = std::make_shared<stream>(rt_, std::move(*socket_));
         socket_.reset();
         s->timeouts() = opts_.timeouts;
+#if LASIO_WITH_TLS
+        if (opts_.tls) return start_tls(std::move(s));
+#endif
         thread_ptr th = std::move(th_);
         done_ = true;
         lua_State* co = rt_->claim(*th, token_);
@@ -123,6 +129,40 @@ private:
         push_stream(co, std::move(s));
         rt_->resume_now(*th);
     }
+
+#if LASIO_WITH_TLS
+    /// The handshake runs under the same wait (and deadline) as the connect.
+    void start_tls(std::shared_ptr<stream> s) {
+        tls_stream_ = s;
+        error_code ec = start_handshake(s, opts_.tls, server_name_, [self = shared_from_this()](const error_code& ec) {
+            self->on_handshake(ec);
+        });
+        if (ec) {
+            s->close(false);
+            tls_stream_.reset();
+            fail(ec);
+        }
+    }
+
+    void on_handshake(const error_code& ec) {
+        std::shared_ptr<stream> s = std::move(tls_stream_);
+        if (done_ || rt_->closing() || s == nullptr) return;
+        thread_ptr th = std::move(th_);
+        done_ = true;
+        lua_State* co = th != nullptr ? rt_->claim(*th, token_) : nullptr;
+        if (co == nullptr) {
+            s->close(false);
+            return;
+        }
+        if (ec) {
+            push_handshake_fail(co, *s, ec);
+            s->close(false);
+        } else {
+            push_stream(co, std::move(s));
+        }
+        rt_->resume_now(*th);
+    }
+#endif
 
     void fail(const error_code& ec) {
         thread_ptr th = std::move(th_);
@@ -135,6 +175,8 @@ private:
     }
 
     connect_options opts_;
+    std::string server_name_;
+    std::shared_ptr<stream> tls_stream_; // handshaking, not yet handed to Lua
     thread_ptr th_;
     std::uint32_t token_ = 0;
     bool done_ = false;
@@ -153,9 +195,12 @@ int l_unix_connect(lua_State* L) {
     const char* path = luaL_checklstring(L, 1, &len);
     connect_options opts = check_connect_options(L, 2, "unix_connect");
     light_thread& th = rt.current(L, "unix_connect");
+    if (opts.tls && !opts.server_name)
+        return luaL_error(L, "unix_connect: option 'server_name' is needed with 'tls'");
     auto ep = unix_endpoint(std::string(path, len));
     if (!ep) return push_fail(L, "invalid path");
-    auto c = std::make_shared<connector>(rt.shared_from_this(), opts);
+    std::string name = opts.server_name.value_or(std::string());
+    auto c = std::make_shared<connector>(rt.shared_from_this(), opts, std::move(name));
     double timeout = opts.timeout >= 0 ? opts.timeout : opts.timeouts.connect;
     std::uint32_t token = rt.begin_wait(th, wait_kind::io, c.get(), timeout);
     c->start_local(th, token, *ep);
@@ -170,10 +215,13 @@ int l_connect(lua_State* L) {
     connect_options opts = check_connect_options(L, 3, "connect");
     light_thread& th = rt.current(L, "connect");
     if (!port || *port == 0) return push_fail(L, "invalid port");
-    auto c = std::make_shared<connector>(rt.shared_from_this(), opts);
+    std::string h(host, len);
+    // The host name is what the certificate must name, unless told otherwise.
+    std::string name = opts.server_name.value_or(h);
+    auto c = std::make_shared<connector>(rt.shared_from_this(), opts, std::move(name));
     double timeout = opts.timeout >= 0 ? opts.timeout : opts.timeouts.connect;
     std::uint32_t token = rt.begin_wait(th, wait_kind::io, c.get(), timeout);
-    c->start(th, token, std::string(host, len), *port);
+    c->start(th, token, h, *port);
     return lua_yield(L, 0);
 }
 

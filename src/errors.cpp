@@ -3,6 +3,11 @@
 #include "errors.hpp"
 
 #include <boost/asio/error.hpp>
+#if LASIO_WITH_TLS
+#include <boost/asio/ssl/error.hpp>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#endif
 
 #include <cctype>
 
@@ -16,6 +21,21 @@ std::string error_string(const error_code& ec) {
         ec == e::not_connected || ec == e::shut_down)
         return err::closed;
     if (ec == e::timed_out) return err::timeout;
+#if LASIO_WITH_TLS
+    // A peer that closes without close_notify has still closed; other TLS failures stay short.
+    if (ec == net::ssl::error::stream_truncated) return err::closed;
+    if (ec.category() == e::get_ssl_category()) {
+        switch (ERR_GET_REASON(static_cast<unsigned long>(ec.value()))) {
+        case SSL_R_CERTIFICATE_VERIFY_FAILED:
+            return "certificate verify failed";
+        case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
+        case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
+            return "certificate required";
+        default:
+            return "tls error";
+        }
+    }
+#endif
     if (ec == e::connection_refused) return "connection refused";
     if (ec == e::connection_reset) return "connection reset";
     if (ec == e::connection_aborted) return "connection aborted";

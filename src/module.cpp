@@ -6,6 +6,7 @@
 #include "runtime.hpp"
 #include "server.hpp"
 #include "stream.hpp"
+#include "tls_context.hpp"
 #include "udp_socket.hpp"
 #include "unix_socket.hpp"
 
@@ -95,6 +96,7 @@ const luaL_Reg functions[] = {
     {"unix_server", l_unix_server},
     {"unix_connect", l_unix_connect},
     {"udp", l_udp},
+    {"tls_context", l_tls_context},
     {nullptr, nullptr},
 };
 
@@ -108,6 +110,7 @@ LASIO_EXPORT int luaopen_asio_core(lua_State* L) {
     open_stream(L, rt);
     open_server(L, rt);
     open_udp(L, rt);
+    open_tls_context(L);
     lua_newtable(L);
     open_light_thread(L, rt);
     lua_pushlightuserdata(L, &rt);

@@ -7,6 +7,7 @@
 #include "lua_bridge.hpp"
 #include "socket_options.hpp"
 #include "stream.hpp"
+#include "tls_session.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 
@@ -154,6 +155,7 @@ int l_server(lua_State* L) {
     luaL_checktype(L, 3, LUA_TFUNCTION);
     if (!lua_isnoneornil(L, 4)) luaL_checktype(L, 4, LUA_TTABLE);
     socket_options opts = check_socket_options(L, 4, "server");
+    tls_server_options tls = check_tls_server_options(L, 4, "server");
     int backlog = net::socket_base::max_listen_connections;
     if (lua_istable(L, 4)) {
         lua_getfield(L, 4, "backlog");
@@ -176,6 +178,7 @@ int l_server(lua_State* L) {
     int handler_ref = ref_value(L);
     auto s = std::make_shared<server>(rt.shared_from_this(), std::move(acceptor), handler_ref);
     new_object<server_handle>(L, server_metatable, server_handle{s});
+    use_tls_on_accept(*s, std::move(tls));
     s->start();
     return 1;
 }

@@ -3,6 +3,7 @@
 #include "socket_options.hpp"
 
 #include "lua_bridge.hpp"
+#include "tls_context.hpp"
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -81,6 +82,8 @@ connect_options check_connect_options(lua_State* L, int idx, const char* fn) {
     }
     o.bind = opt_string_field(L, idx, "bind", fn);
     o.socket = check_socket_options(L, idx, fn);
+    o.server_name = opt_string_field(L, idx, "server_name", fn);
+    o.tls = opt_tls_field(L, idx, fn, false);
     return o;
 }
 

@@ -6,6 +6,7 @@
 
 #include <lua.hpp>
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -21,11 +22,15 @@ struct socket_options {
     std::optional<std::string> bindtodevice;
 };
 
+class tls_context;
+
 struct connect_options {
     double timeout = -1;       // whole connect (resolve + connect), seconds
     stream_timeouts timeouts;  // initial timeouts of the connection
     std::optional<std::string> bind;
     socket_options socket;
+    std::shared_ptr<tls_context> tls;      // handshake as a client before returning
+    std::optional<std::string> server_name; // SNI and verified name; default: the host
 };
 
 /// Reads the option table at idx (nil or none: defaults); raises on wrong types or unknown keys.

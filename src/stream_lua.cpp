@@ -4,6 +4,7 @@
 #include "errors.hpp"
 #include "lua_bridge.hpp"
 #include "stream.hpp"
+#include "tls_session.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/socket_base.hpp>
@@ -198,6 +199,8 @@ const luaL_Reg methods[] = {
     {"setoption", l_setoption},
     {"settimeout", l_settimeout},
     {"settimeouts", l_settimeouts},
+    {"tls_handshake", l_tls_handshake},
+    {"tls_info", l_tls_info},
     {"__tostring", l_tostring},
     {"__gc", l_gc},
     {nullptr, nullptr},

@@ -3,12 +3,14 @@
 #pragma once
 
 #include "stream.hpp"
+#include "tls_context.hpp"
 
 #if LASIO_WITH_TLS
-#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #endif
+
+#include <vector>
 
 namespace lasio {
 
@@ -19,15 +21,16 @@ namespace lasio {
  */
 class tls_layer {
 public:
-    tls_layer(stream::socket_type& socket, std::shared_ptr<net::ssl::context> ctx)
-        : ctx_(std::move(ctx)), ssl_(socket, *ctx_) {}
+    tls_layer(stream::socket_type& socket, std::shared_ptr<tls_context> ctx)
+        : ctx_(std::move(ctx)), ssl_(socket, ctx_->ssl()) {}
 
     net::ssl::stream<stream::socket_type&>& ssl() { return ssl_; }
+    tls_context& context() { return *ctx_; }
     /// Incoming ciphertext lands here before decryption appends it to the stream's buffer.
     std::vector<char>& read_buffer() { return read_buffer_; }
 
 private:
-    std::shared_ptr<net::ssl::context> ctx_;
+    std::shared_ptr<tls_context> ctx_;
     net::ssl::stream<stream::socket_type&> ssl_;
     std::vector<char> read_buffer_;
 };

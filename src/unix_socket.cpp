@@ -5,6 +5,7 @@
 #include "errors.hpp"
 #include "lua_bridge.hpp"
 #include "server.hpp"
+#include "tls_session.hpp"
 
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -65,6 +66,7 @@ int l_unix_server(lua_State* L) {
         if (lua_isnumber(L, -1)) backlog = static_cast<int>(lua_tointeger(L, -1));
         lua_pop(L, 1);
     }
+    tls_server_options tls = check_tls_server_options(L, 3, "unix_server");
     std::string path(p, len);
     auto ep = unix_endpoint(path);
     if (!ep) return push_fail(L, "invalid path");
@@ -90,6 +92,7 @@ int l_unix_server(lua_State* L) {
         if (::lstat(path.c_str(), &now) == 0 && now.st_dev == dev && now.st_ino == ino)
             ::unlink(path.c_str());
     });
+    use_tls_on_accept(*s, std::move(tls));
     s->start();
     return 1;
 }
