@@ -12,6 +12,7 @@
 #include "unix_socket.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 
 namespace lasio {
 
@@ -35,7 +36,9 @@ public:
         auto literal = net::ip::make_address(host, ec);
         if (!ec) {
             endpoints_.emplace_back(literal, port);
+            starting_ = true; // a failure now must not resume the caller before it yields
             try_next();
+            starting_ = false;
             return;
         }
         resolver_.emplace(rt_->io());
@@ -53,7 +56,12 @@ public:
         error_code ec;
         socket_.emplace(rt_->io());
         socket_->open(net::generic::stream_protocol(AF_UNIX, 0), ec);
-        if (ec) return fail(ec);
+        if (ec) {
+            starting_ = true;
+            fail(ec);
+            starting_ = false;
+            return;
+        }
         ++rt_->stats().pending;
         socket_->async_connect(ep, [self = shared_from_this()](const error_code& ec) {
             self->on_connect(ec);
@@ -165,6 +173,15 @@ private:
 #endif
 
     void fail(const error_code& ec) {
+        if (starting_) {
+            // Still inside asio.connect, which has not yielded yet: report from the loop.
+            ++rt_->stats().pending;
+            net::post(rt_->io(), [self = shared_from_this(), ec] {
+                --self->rt_->stats().pending;
+                self->fail(ec);
+            });
+            return;
+        }
         thread_ptr th = std::move(th_);
         done_ = true;
         if (th == nullptr) return;
@@ -180,6 +197,7 @@ private:
     thread_ptr th_;
     std::uint32_t token_ = 0;
     bool done_ = false;
+    bool starting_ = false;
     std::optional<tcp::resolver> resolver_;
     std::vector<tcp::endpoint> endpoints_;
     std::size_t next_ = 0;

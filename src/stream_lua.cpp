@@ -122,6 +122,29 @@ int l_remote_address(lua_State* L) {
     return push_endpoint(L, ep);
 }
 
+/// ip, port the client originally asked for, before a netfilter REDIRECT/DNAT (Linux).
+int l_original_dst(lua_State* L) {
+    stream& s = check_stream(L, 1);
+    if (s.closed()) return push_fail(L, err::closed);
+#ifdef __linux__
+    // SO_ORIGINAL_DST and IP6T_SO_ORIGINAL_DST, without the kernel headers that clash with libc.
+    constexpr int so_original_dst = 80;
+    sockaddr_storage sa{};
+    socklen_t len = sizeof sa;
+    int fd = s.socket().native_handle();
+    error_code ec;
+    int family = s.socket().local_endpoint(ec).protocol().family();
+    int rc = -1;
+    if (!ec && family == AF_INET) rc = ::getsockopt(fd, SOL_IP, so_original_dst, &sa, &len);
+    else if (!ec && family == AF_INET6) rc = ::getsockopt(fd, SOL_IPV6, so_original_dst, &sa, &len);
+    // No conntrack entry (ENOENT), no NAT support loaded (ENOPROTOOPT), or not an IP socket.
+    if (rc != 0) return push_fail(L, "not available");
+    return push_endpoint(L, &sa, len);
+#else
+    return push_fail(L, "not available");
+#endif
+}
+
 int l_setoption(lua_State* L) {
     stream& s = check_stream(L, 1);
     static const char* const names[] = {"nodelay", "keepalive", "rcvbuf", "sndbuf", "reuseaddr",
@@ -196,6 +219,7 @@ const luaL_Reg methods[] = {
     {"shutdown", l_shutdown},
     {"local_address", l_local_address},
     {"remote_address", l_remote_address},
+    {"original_dst", l_original_dst},
     {"setoption", l_setoption},
     {"settimeout", l_settimeout},
     {"settimeouts", l_settimeouts},
