@@ -321,6 +321,46 @@ describe("tls connections", function()
   end)
 end)
 
+describe("lua_close", function()
+  it("releases TLS handshakes, TLS reads, UDP receivers and resolutions still in flight", function()
+    local script = path('lua_close.lua')
+    local f = assert(io.open(script, 'w'))
+    f:write([[
+local asio = require 'asio'
+local dir = ...
+local sctx = asio.tls_context { mode = 'server', cert = dir .. '/server.crt', key = dir .. '/server.key' }
+local cctx = asio.tls_context { ca = dir .. '/ca.crt' }
+asio.spawn_light_thread(function()
+  local s = asio.server('127.0.0.1', 0, function(c) c:read(1) end, { tls = sctx })
+  local _, port = s:local_address()
+  local plain = asio.server('127.0.0.1', 0, function(c) c:read(1e6) end)
+  local _, pport = plain:local_address()
+  asio.spawn_light_thread(function() asio.connect('127.0.0.1', pport, { tls = cctx }) end)
+  asio.spawn_light_thread(function() local r = asio.connect('127.0.0.1', port); r:read(1) end)
+  asio.spawn_light_thread(function() local c = asio.connect('localhost', port, { tls = cctx }); c:read(1) end)
+  asio.spawn_light_thread(function() asio.resolve('localhost') end)
+  local u = asio.udp('127.0.0.1', 0)
+  asio.spawn_light_thread(function() u:recvfrom() end)
+  asio.spawn_light_thread(function() local c = asio.connect('127.0.0.1', pport); c:tls_handshake(cctx) end)
+  asio.unix_server(dir .. '/lc.sock', function(c) c:read(1) end, { tls = sctx })
+  asio.spawn_light_thread(function() local c = asio.unix_connect(dir .. '/lc.sock'); c:read(1) end)
+  asio.sleep(0.2)
+  io.stdout:write('live ', asio._stats().sockets, ' ', asio._stats().pending, '\n')
+  asio.stop()
+end)
+asio.run()
+]])
+    f:close()
+    local p = io.popen('luajit ' .. script .. ' ' .. dir .. ' 2>&1; echo "rc=$?"')
+    local out = p:read('*a'); p:close()
+    assert.truthy(out:find('rc=0', 1, true), out)
+    assert.truthy(out:find('live %d+ %d+'), out)
+    assert.is_nil(out:find('AddressSanitizer', 1, true), out)
+    local gone = os.execute('test -e ' .. dir .. '/lc.sock')
+    assert.is_true(gone ~= 0 and gone ~= true) -- the Unix socket file went with the state
+  end)
+end)
+
 describe("STARTTLS (conn:tls_handshake)", function()
   -- A line protocol: "STARTTLS" is answered "OK" (plus `extra`), then TLS, then echo.
   local function starttls_server(extra)
