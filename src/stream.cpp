@@ -163,7 +163,7 @@ int stream::read(lua_State* L, light_thread& th, read_request req) {
     if (closed_) return push_fail(L, err::closed);
     if (reader_.th != nullptr)
         return luaL_error(L, "read: another light thread is already reading this connection");
-    if (handshaking_) return luaL_error(L, "read: a TLS handshake is in progress on this connection");
+    if (handshaking_) return luaL_error(L, "read: a TLS handshake or shutdown is in progress on this connection");
     bool fast = rt_->take_fast_path();
     if (fast) {
         if (int n = advance_read(req, [L] { return L; })) return n;
@@ -261,7 +261,7 @@ int stream::write(lua_State* L, light_thread& th, int data_idx) {
     if (closed_) return push_fail(L, err::closed);
     if (writer_.th != nullptr)
         return luaL_error(L, "write: another light thread is already writing this connection");
-    if (handshaking_) return luaL_error(L, "write: a TLS handshake is in progress on this connection");
+    if (handshaking_) return luaL_error(L, "write: a TLS handshake or shutdown is in progress on this connection");
     // Gather the pieces; a Lua string's bytes are used in place until we must wait.
     constexpr int max_pieces = 64;
     net::const_buffer pieces[max_pieces];

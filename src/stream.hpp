@@ -69,6 +69,8 @@ public:
     /// Set while a TLS handshake owns the socket: reads and writes are refused meanwhile.
     void set_handshaking(bool on) { handshaking_ = on; }
     bool handshaking() const { return handshaking_; }
+    /// Whether an Asio read or write is still in flight (e.g. a TLS read its reader left).
+    bool io_in_flight() const { return read_waiting_ || write_waiting_; }
 
     int cancel_wait(light_thread& th, lua_State* co) override;
     void release_io() override;

@@ -224,6 +224,7 @@ const luaL_Reg methods[] = {
     {"settimeout", l_settimeout},
     {"settimeouts", l_settimeouts},
     {"tls_handshake", l_tls_handshake},
+    {"tls_shutdown", l_tls_shutdown},
     {"tls_info", l_tls_info},
     {"__tostring", l_tostring},
     {"__gc", l_gc},

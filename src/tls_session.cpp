@@ -189,12 +189,13 @@ struct tls_accept_state {
 };
 
 /**
- * conn:tls_handshake in progress. Owned by the handshake's handler; the waiting thread names it as
+ * conn:tls_handshake or conn:tls_shutdown in progress. Owned by the handshake's handler; the waiting thread names it as
  * its wait target. A handshake cut short (timeout, kill) cannot be resumed: it closes the connection.
  */
 class handshake_wait final : public wait_target {
 public:
-    explicit handshake_wait(std::shared_ptr<stream> s) : s_(std::move(s)) {}
+    explicit handshake_wait(std::shared_ptr<stream> s, bool shutdown = false)
+        : s_(std::move(s)), shutdown_(shutdown) {}
 
     void wait(light_thread& th, std::uint32_t token) {
         th_ = th.shared_from_this();
@@ -213,7 +214,11 @@ public:
         runtime& rt = s_->rt();
         lua_State* co = rt.claim(*th, token_);
         if (co == nullptr) return;
-        if (ec) {
+        // A peer that answers close_notify by closing the TCP connection has shut down too.
+        bool peer_closed = ec == net::error::eof || ec == ssl::error::stream_truncated;
+        if (shutdown_ && ec && !peer_closed) {
+            push_fail(co, ec);
+        } else if (ec && !shutdown_) {
             push_handshake_fail(co, *s_, ec);
             s_->close(false);
         } else {
@@ -224,6 +229,7 @@ public:
 
 private:
     std::shared_ptr<stream> s_;
+    bool shutdown_;
     thread_ptr th_;
     std::uint32_t token_ = 0;
 };
@@ -301,6 +307,31 @@ int l_tls_handshake(lua_State* L) {
     return lua_yield(L, 0);
 }
 
+int l_tls_shutdown(lua_State* L) {
+    auto& rt = runtime::from(L);
+    stream& s = check_stream(L, 1);
+    double timeout = lua_isnoneornil(L, 2) ? s.timeouts().send : opt_timeout(L, 2);
+    light_thread& th = rt.current(L, "tls_shutdown");
+    if (s.closed()) return push_fail(L, err::closed);
+    if (s.tls() == nullptr) return luaL_error(L, "tls_shutdown: the connection does not use TLS");
+    if (s.busy() || s.handshaking())
+        return luaL_error(L, "tls_shutdown: another light thread is using this connection");
+    // A read whose reader timed out stays in flight; a second read by the shutdown would clash.
+    if (s.io_in_flight()) return push_fail(L, "busy");
+    std::shared_ptr<stream> sp = s.shared_from_this();
+    auto w = std::make_shared<handshake_wait>(sp, true);
+    s.set_handshaking(true);
+    ++rt.stats().pending;
+    s.tls()->ssl().async_shutdown([w, sp](const error_code& ec) {
+        sp->set_handshaking(false);
+        --sp->rt().stats().pending;
+        if (sp->rt().closing()) return;
+        w->on_done(ec);
+    });
+    w->wait(th, rt.begin_wait(th, wait_kind::io, w.get(), timeout));
+    return lua_yield(L, 0);
+}
+
 int l_tls_info(lua_State* L) {
     stream& s = check_stream(L, 1);
     if (s.closed() || s.tls() == nullptr || s.handshaking()) {
@@ -343,6 +374,8 @@ int l_tls_info(lua_State* L) {
 void use_tls_on_accept(server&, tls_server_options) {}
 
 int l_tls_handshake(lua_State* L) { return luaL_error(L, "tls_handshake: built without TLS"); }
+
+int l_tls_shutdown(lua_State* L) { return luaL_error(L, "tls_shutdown: built without TLS"); }
 
 int l_tls_info(lua_State* L) {
     check_stream(L, 1);

@@ -44,6 +44,8 @@ int push_handshake_fail(lua_State* L, stream& s, const error_code& ec);
 
 /// ok, err = conn:tls_handshake(ctx [, { server_name =, timeout = }])
 int l_tls_handshake(lua_State* L);
+/// ok, err = conn:tls_shutdown([timeout]): sends close_notify and waits for the peer's (or its close).
+int l_tls_shutdown(lua_State* L);
 /// info = conn:tls_info()
 int l_tls_info(lua_State* L);
 
