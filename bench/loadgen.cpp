@@ -135,7 +135,7 @@ struct Window {
     if (s0 < 0 || s1 < 0) return -1;
     return double(s1 - s0) * 1e6 / double(sysconf(_SC_CLK_TCK));
   }
-  double client_pct() const { return 100.0 * (c1 - c0) / secs(); }
+  double client_pct() const { return secs() > 1e-3 ? 100.0 * (c1 - c0) / secs() : 0.0; }
 };
 
 void print_cpu(const Window& w, double ops, const char* per) {

@@ -127,10 +127,19 @@ for _, key in ipairs(ORDER) do
   if data[key] and (next(want) == nil or want[key]) then
     p('### ' .. S.title)
     p('')
+    -- Only the columns that were run (asio stays, as n/a, when the module is missing).
+    local cols, present = {}, {}
+    for _, r in ipairs(S.rows) do
+      for col in pairs(data[key][r[1]] or {}) do present[col] = true end
+    end
+    for _, c in ipairs(S.columns) do
+      if present[c[1]] then cols[#cols + 1] = c end
+    end
     local hdr = { 'figure' }
-    for _, c in ipairs(S.columns) do hdr[#hdr + 1] = c[2] end
+    for _, c in ipairs(cols) do hdr[#hdr + 1] = c[2] end
     hdr[#hdr + 1] = 'asio / best Lua peer'
-    if S.raw then hdr[#hdr + 1] = 'asio / raw C++' end
+    local with_raw = S.raw and present[S.raw]
+    if with_raw then hdr[#hdr + 1] = 'asio / raw C++' end
     p('| ' .. table.concat(hdr, ' | ') .. ' |')
     local sep = { '---' }
     for i = 2, #hdr do sep[i] = '---:' end
@@ -140,7 +149,7 @@ for _, key in ipairs(ORDER) do
       if rowdata then
         local cells = { r[2] .. (r[3] > 0 and ' ↑' or ' ↓') }
         local med = {}
-        for _, c in ipairs(S.columns) do
+        for _, c in ipairs(cols) do
           med[c[1]] = median(rowdata[c[1]])
           cells[#cells + 1] = fmt(med[c[1]])
         end
@@ -153,12 +162,12 @@ for _, key in ipairs(ORDER) do
         end
         local rr = ratio(med.asio, best)
         if rr ~= '' then
-          for _, c in ipairs(S.columns) do
+          for _, c in ipairs(cols) do
             if c[1] == bestname then rr = rr .. ' (' .. c[2] .. ')' end
           end
         end
         cells[#cells + 1] = rr
-        if S.raw then cells[#cells + 1] = ratio(med.asio, med[S.raw]) end
+        if with_raw then cells[#cells + 1] = ratio(med.asio, med[S.raw]) end
         p('| ' .. table.concat(cells, ' | ') .. ' |')
       end
     end

@@ -40,7 +40,8 @@ LOG="$OUT/run.log"
 : > "$LOG"
 TMP=$(mktemp -d)
 SPID=""
-trap 'stop_server; rm -rf "$TMP"' EXIT
+declare -A PIDS=() PORTS=()
+trap 'stop_server; stop_all; rm -rf "$TMP"' EXIT
 
 log() { echo "$*" | tee -a "$LOG" >&2; }
 record() { echo "$1 $2 $3 $4 $5" >> "$RAW"; }   # section rep column row value
@@ -75,30 +76,25 @@ asio_available() {
 if asio_available; then HAVE_ASIO=1; else HAVE_ASIO=0; log "note: the asio module does not load (build it with ./build.sh); its columns are n/a"; fi
 
 # ------------------------------------------------------------------- servers
-server_cmd() {
+server_cmd() {   # sets CMD to the command line of server $1
   case $1 in
-    asio) echo "env LUA_PATH=$ASIO_LUA_PATH LUA_CPATH=$ASIO_LUA_CPATH luajit $BENCH_DIR/echo_asio.lua" ;;
-    raw) echo "$OUT/echo_raw_asio" ;;
-    luv) echo "luajit $BENCH_DIR/echo_luv.lua" ;;
-    luv_coro) echo "luajit $BENCH_DIR/echo_luv_coro.lua" ;;
-    cqueues) echo "luajit $BENCH_DIR/echo_cqueues.lua" ;;
-    copas) echo "luajit $BENCH_DIR/echo_copas.lua" ;;
+    asio) CMD=(env "LUA_PATH=$ASIO_LUA_PATH" "LUA_CPATH=$ASIO_LUA_CPATH" luajit "$BENCH_DIR/echo_asio.lua") ;;
+    raw) CMD=("$OUT/echo_raw_asio") ;;
+    luv) CMD=(luajit "$BENCH_DIR/echo_luv.lua") ;;
+    luv_coro) CMD=(luajit "$BENCH_DIR/echo_luv_coro.lua") ;;
+    cqueues) CMD=(luajit "$BENCH_DIR/echo_cqueues.lua") ;;
+    copas) CMD=(luajit "$BENCH_DIR/echo_copas.lua") ;;
     *) return 1 ;;
   esac
 }
 
 # start_server NAME: sets SPID and SPORT; returns 1 if it did not come up.
 start_server() {
-  local name=$1 cmd
-  cmd=$(server_cmd "$name") || { log "unknown server $name"; return 1; }
+  local name=$1 i
+  server_cmd "$name" || { log "unknown server $name"; return 1; }
   : > "$TMP/port"
-  # set -f: the ';;' and '?' in LUA_PATH must not be globbed.
-  set -f
-  # shellcheck disable=SC2086
-  taskset -c "$SCPU" $cmd > "$TMP/port" 2>> "$OUT/server-$name.err" &
+  taskset -c "$SCPU" "${CMD[@]}" > "$TMP/port" 2>> "$OUT/server-$name.err" &
   SPID=$!
-  set +f
-  local i
   for i in $(seq 100); do
     [ -s "$TMP/port" ] && break
     kill -0 "$SPID" 2>/dev/null || break
@@ -131,102 +127,116 @@ loadgen() {
   echo "$line"
 }
 
-net_figures() {   # rep server
-  local rep=$1 s=$2 line n
-  # Idle memory first, each on a fresh server, so that nothing else has
-  # grown the heap before.
-  for n in 1000 "$IDLE_CONNS"; do
-    local row=idle10k
-    [ "$n" = 1000 ] && row=idle1k
-    if start_server "$s"; then
-      line=$(loadgen idle --conns "$n" --no-hold --timeout 30)
-      echo "$s $line" >> "$OUT/net.log"
-      if [ "$(kv "$line" status)" = ready ]; then
-        record net "$rep" "$s" "$row" "$(kv "$line" bytes_per_conn)"
-      else
-        record net "$rep" "$s" "$row" fail
-      fi
-      stop_server
-    else
-      record net "$rep" "$s" "$row" fail
-    fi
-  done
+NET_ROWS="pp1_rate pp1_p50 pp1_p99 pp1_cpu pp100_rate pp100_p99 pp100_cpu pp1000_rate pp1000_p99
+          pp1000_cpu bulk_rate bulk_cpu accept_rate accept_cpu idle1k idle10k"
 
-  start_server "$s" || {
-    for row in pp1_rate pp1_p50 pp1_p99 pp1_cpu pp100_rate pp100_p99 pp100_cpu pp1000_rate \
-               pp1000_p99 pp1000_cpu bulk_rate bulk_cpu accept_rate accept_cpu; do
+# One idle-memory figure on a fresh server process, so that memory freed by
+# earlier figures (RSS does not shrink) cannot hide the cost.
+idle_figure() {   # rep server conns row
+  local rep=$1 s=$2 n=$3 row=$4 line
+  if start_server "$s"; then
+    line=$(loadgen idle --conns "$n" --no-hold --timeout 30)
+    echo "$s $line" >> "$OUT/net.log"
+    if [ "$(kv "$line" status)" = ready ]; then
+      record net "$rep" "$s" "$row" "$(kv "$line" bytes_per_conn)"
+    else
+      log "  $s idle $n: FAILED: ${line:-no output}"
       record net "$rep" "$s" "$row" fail
-    done
-    return
-  }
-  local spec mode conns rows
-  for spec in "pingpong 1" "pingpong 100" "pingpong 1000" "bulk 1" "accept 32"; do
-    read -r mode conns <<< "$spec"
-    if ! server_alive; then
-      log "  server $s died; restarting it"
-      start_server "$s" || true
     fi
+    stop_server
+  else
+    record net "$rep" "$s" "$row" fail
+  fi
+}
+
+# One load figure against the (already running) server s.
+load_figure() {   # rep server mode conns
+  local rep=$1 s=$2 mode=$3 conns=$4 line ok=1
+  SPID=${PIDS[$s]:-}
+  SPORT=${PORTS[$s]:-}
+  if [ -z "$SPID" ] || ! kill -0 "$SPID" 2>/dev/null; then
+    [ -n "$SPID" ] && log "  server $s died; restarting it"
+    if start_server "$s"; then PIDS[$s]=$SPID; PORTS[$s]=$SPORT; else SPID=""; fi
+  fi
+  if [ -n "$SPID" ]; then
     case $mode in
       pingpong) line=$(loadgen pingpong --conns "$conns" --size 64 --seconds "$SECONDS_PER") ;;
       bulk) line=$(loadgen bulk --seconds "$SECONDS_PER") ;;
       accept) line=$(loadgen accept --inflight "$conns" --seconds "$SECONDS_PER") ;;
     esac
-    echo "$s $line" >> "$OUT/net.log"
-    local ok=1
-    [ "$(kv "$line" errors)" = 0 ] && [ "$(kv "$line" mismatches)" = 0 ] || ok=0
-    [ -n "$line" ] || ok=0
-    if [ $ok = 0 ]; then
-      log "  $s $mode $conns: FAILED: ${line:-no output}"
-    fi
-    val() { if [ $ok = 1 ]; then kv "$line" "$1"; else echo fail; fi; }
-    case $mode in
-      pingpong)
-        record net "$rep" "$s" "pp${conns}_rate" "$(val rtt_per_s)"
-        [ "$conns" = 1 ] && record net "$rep" "$s" "pp${conns}_p50" "$(val p50_us)"
-        record net "$rep" "$s" "pp${conns}_p99" "$(val p99_us)"
-        record net "$rep" "$s" "pp${conns}_cpu" "$(val server_cpu_us_per_rt)" ;;
-      bulk)
-        record net "$rep" "$s" bulk_rate "$(val mb_per_s)"
-        record net "$rep" "$s" bulk_cpu "$(val server_cpu_us_per_mb)" ;;
-      accept)
-        record net "$rep" "$s" accept_rate "$(val conns_per_s)"
-        record net "$rep" "$s" accept_cpu "$(val server_cpu_us_per_conn)" ;;
-    esac
-  done
-  stop_server
+  else
+    line=""
+  fi
+  SPID=""   # the server stays up for the next figure; stop_server must not touch it
+  echo "$s $line" >> "$OUT/net.log"
+  [ -n "$line" ] && [ "$(kv "$line" errors)" = 0 ] && [ "$(kv "$line" mismatches)" = 0 ] || ok=0
+  [ $ok = 0 ] && log "  $s $mode $conns: FAILED: ${line:-no output}"
+  val() { if [ $ok = 1 ]; then kv "$line" "$1"; else echo fail; fi; }
+  case $mode in
+    pingpong)
+      record net "$rep" "$s" "pp${conns}_rate" "$(val rtt_per_s)"
+      [ "$conns" = 1 ] && record net "$rep" "$s" "pp${conns}_p50" "$(val p50_us)"
+      record net "$rep" "$s" "pp${conns}_p99" "$(val p99_us)"
+      record net "$rep" "$s" "pp${conns}_cpu" "$(val server_cpu_us_per_rt)" ;;
+    bulk)
+      record net "$rep" "$s" bulk_rate "$(val mb_per_s)"
+      record net "$rep" "$s" bulk_cpu "$(val server_cpu_us_per_mb)" ;;
+    accept)
+      record net "$rep" "$s" accept_rate "$(val conns_per_s)"
+      record net "$rep" "$s" accept_cpu "$(val server_cpu_us_per_conn)" ;;
+  esac
 }
 
+stop_all() {
+  local s
+  for s in "${!PIDS[@]}"; do
+    kill "${PIDS[$s]}" 2>/dev/null
+    wait "${PIDS[$s]}" 2>/dev/null
+    unset "PIDS[$s]"
+  done
+}
+
+# Figures are interleaved: each figure is taken for every server in turn
+# (all servers stay up, idle ones cost nothing), and the order of the servers
+# rotates from one repeat to the next, so slow drifts of the machine hit all
+# servers alike.
 run_net() {
-  local rep s row
+  local rep s row spec mode conns order=() all=() i
+  for s in $SERVERS; do
+    if [ "$s" = asio ] && [ $HAVE_ASIO = 0 ]; then
+      for rep in $(seq "$REPEAT"); do
+        for row in $NET_ROWS; do record net "$rep" asio "$row" n/a; done
+      done
+    else
+      all+=("$s")
+    fi
+  done
+  [ ${#all[@]} -eq 0 ] && return
   for rep in $(seq "$REPEAT"); do
-    for s in $SERVERS; do
-      if [ "$s" = asio ] && [ $HAVE_ASIO = 0 ]; then
-        for row in pp1_rate pp1_p50 pp1_p99 pp1_cpu pp100_rate pp100_p99 pp100_cpu pp1000_rate \
-                   pp1000_p99 pp1000_cpu bulk_rate bulk_cpu accept_rate accept_cpu idle1k idle10k; do
-          record net "$rep" asio "$row" n/a
-        done
-        continue
-      fi
-      log "net: run $rep/$REPEAT, server $s"
-      net_figures "$rep" "$s"
+    order=()
+    for i in "${!all[@]}"; do order+=("${all[$(( (i + rep - 1) % ${#all[@]} ))]}"); done
+    log "net: run $rep/$REPEAT: ${order[*]}"
+    for s in "${order[@]}"; do idle_figure "$rep" "$s" 1000 idle1k; done
+    for s in "${order[@]}"; do idle_figure "$rep" "$s" "$IDLE_CONNS" idle10k; done
+    for s in "${order[@]}"; do
+      if start_server "$s"; then PIDS[$s]=$SPID; PORTS[$s]=$SPORT; fi
+      SPID=""
     done
+    for spec in "pingpong 1" "pingpong 100" "pingpong 1000" "bulk 1" "accept 32"; do
+      read -r mode conns <<< "$spec"
+      log "  $mode $conns"
+      for s in "${order[@]}"; do load_figure "$rep" "$s" "$mode" "$conns"; done
+    done
+    stop_all
   done
 }
 
 # ------------------------------------------------------------------- threads / channel
-run_lua() {   # runs a luajit bench script pinned; prints its line
-  local line
-  set -f
-  if [ "$1" = asio ]; then
-    shift
-    line=$(LUA_PATH="$ASIO_LUA_PATH" LUA_CPATH="$ASIO_LUA_CPATH" \
-             timeout 120 taskset -c "$SCPU" luajit "$@" 2>> "$OUT/lua.err" < /dev/null)
-  else
-    shift
-    line=$(timeout 120 taskset -c "$SCPU" luajit "$@" 2>> "$OUT/lua.err" < /dev/null)
-  fi
-  set +f
-  echo "$line"
+run_lua() {   # run_lua IMPL SCRIPT ARGS...: runs a luajit bench script pinned; prints its line
+  local impl=$1 env=()
+  shift
+  [ "$impl" = asio ] && env=("LUA_PATH=$ASIO_LUA_PATH" "LUA_CPATH=$ASIO_LUA_CPATH")
+  env "${env[@]}" timeout 120 taskset -c "$SCPU" luajit "$@" 2>> "$OUT/lua.err" < /dev/null
 }
 
 run_threads() {
@@ -271,6 +281,15 @@ run_channel() {
   done
 }
 
+# CPU seconds used on the machine (user, nice, system, irq, softirq; all cores) and by our
+# own children, to estimate how much other processes ran during the run.
+busy_s() { awk -v hz="$(getconf CLK_TCK)" '/^cpu / { printf "%.2f", ($2 + $3 + $4 + $7 + $8) / hz }' /proc/stat; }
+children_s() { times > "$TMP/times"; tail -1 "$TMP/times" | awk '{ n = 0; for (i = 1; i <= 2; i++) { split($i, a, "m"); n += a[1] * 60 + a[2] } printf "%.2f", n }'; }
+BUSY0=$(busy_s); children_s > "$TMP/kids0"; KIDS0=$(cat "$TMP/kids0")
+LOAD_START=$(cut -d" " -f1 /proc/loadavg)
+if awk "BEGIN { exit !($LOAD_START > 0.3) }"; then
+  log "warning: load average is $LOAD_START: other work on this machine will disturb the figures"
+fi
 START=$(date +%s)
 rm -f "$OUT"/net.log "$OUT"/threads.log "$OUT"/channel.log "$OUT"/*.err
 for sec in "${SECTIONS[@]}"; do
@@ -282,12 +301,17 @@ for sec in "${SECTIONS[@]}"; do
   esac
 done
 ELAPSED=$(( $(date +%s) - START ))
+BUSY1=$(busy_s); children_s > "$TMP/kids1"; KIDS1=$(cat "$TMP/kids1")
+OTHER_CPU=$(awk -v b0="$BUSY0" -v b1="$BUSY1" -v k0="$KIDS0" -v k1="$KIDS1" 'BEGIN { v = (b1 - b0) - (k1 - k0); if (v < 0) v = 0; printf "%.1f", v }')
+if awk "BEGIN { exit !($OTHER_CPU > 0.05 * $ELAPSED) }"; then
+  log "warning: other processes used about ${OTHER_CPU} CPU-seconds during the ${ELAPSED} s run"
+fi
 
 {
   echo "# LuaAsio benchmark results"
   echo
   echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) cores, Linux $(uname -r), $(luajit -v | cut -d' ' -f1-2)."
-  echo "BENCH_SECONDS=$SECONDS_PER, BENCH_REPEAT=$REPEAT, idle connections=$IDLE_CONNS, run took ${ELAPSED}s. Produced by \`bash bench/run.sh ${SECTIONS[*]}\`; see bench/README.md for the method."
+  echo "BENCH_SECONDS=$SECONDS_PER, BENCH_REPEAT=$REPEAT, idle connections=$IDLE_CONNS, run took ${ELAPSED}s, 1-min load average before it $LOAD_START; other processes used about ${OTHER_CPU} CPU-seconds during it. Produced by \`bash bench/run.sh ${SECTIONS[*]}\`; see bench/README.md for the method."
   echo
   luajit "$BENCH_DIR/report.lua" "$RAW"
 } > "$TMP/results.md"
