@@ -16,6 +16,8 @@ namespace {
 
 /// Consecutive calls a thread may complete without yielding before it must let others run.
 constexpr int fast_path_budget = 64;
+/// Finished coroutines kept for reuse by spawn.
+constexpr std::size_t coroutine_pool_limit = 1024;
 /// Ready threads resumed per turn of the loop before I/O is polled again.
 constexpr int ready_batch = 256;
 /// Timeouts beyond this are treated as this long, so the clock arithmetic cannot overflow.
@@ -123,10 +125,22 @@ void runtime::close_all() {
 // --- light threads ---------------------------------------------------------------------------
 
 thread_ptr runtime::spawn(lua_State* L, int nargs) {
-    lua_State* co = lua_newthread(L); // stack: fn args... co
-    lua_insert(L, -(nargs + 2));      // stack: co fn args...
-    lua_xmove(L, co, nargs + 1);      // stack: co
-    int ref = ref_value(L);
+    lua_State* co;
+    int ref;
+    if (!coroutine_pool_.empty()) {
+        // A coroutine that returned normally can run a new function: no allocation, no GC work.
+        co = coroutine_pool_.back().first;
+        ref = coroutine_pool_.back().second;
+        coroutine_pool_.pop_back();
+        luaL_checkstack(co, nargs + 1 + LUA_MINSTACK, "too many arguments");
+        lua_xmove(L, co, nargs + 1);
+    } else {
+        co = lua_newthread(L);       // stack: fn args... co
+        lua_insert(L, -(nargs + 2)); // stack: co fn args...
+        luaL_checkstack(co, nargs + 1 + LUA_MINSTACK, "too many arguments");
+        lua_xmove(L, co, nargs + 1); // stack: co
+        ref = ref_value(L);
+    }
     thread_ptr th(new light_thread(co, ref));
     th->self_ = th;
     th->next_ = threads_;
@@ -269,10 +283,14 @@ void runtime::finish(light_thread& th, int resume_status) {
 }
 
 int runtime::push_outcome(light_thread& th, lua_State* L) {
-    if (th.outcome_ == thread_outcome::killed || th.co_ref_ == LUA_NOREF) {
+    if (th.outcome_ == thread_outcome::killed) {
         lua_pushboolean(L, 0);
         lua_pushstring(L, err::killed);
         return 2;
+    }
+    if (th.co_ref_ == LUA_NOREF) { // returned nothing: the coroutine went back to the pool
+        lua_pushboolean(L, 1);
+        return 1;
     }
     lua_State* co = th.co_;
     int n = lua_gettop(co);
@@ -287,6 +305,19 @@ int runtime::push_outcome(light_thread& th, lua_State* L) {
 
 void runtime::forget_outcome(light_thread& th) {
     if (closing_ || th.alive()) return;
+    retire_coroutine(th);
+}
+
+void runtime::retire_coroutine(light_thread& th) {
+    if (th.co_ref_ == LUA_NOREF) return;
+    if (th.outcome_ == thread_outcome::returned && lua_status(th.co_) == 0 &&
+        coroutine_pool_.size() < coroutine_pool_limit) {
+        lua_settop(th.co_, 0);
+        coroutine_pool_.emplace_back(th.co_, th.co_ref_);
+        th.co_ref_ = LUA_NOREF;
+        return;
+    }
+    // Raised or killed (suspended mid-call): such a coroutine can never run anything again.
     unref_value(aux_, th.co_ref_);
 }
 
@@ -315,8 +346,9 @@ void runtime::release(light_thread& th) {
     th.joiners_.clear();
     // With a handle, join may still ask for the outcome: the dead coroutine keeps it until the
     // handle is collected (forget_outcome).
-    if (th.handle_ref_ == LUA_NOREF || th.outcome_ == thread_outcome::killed)
-        unref_value(aux_, th.co_ref_);
+    bool outcome_on_stack = th.outcome_ == thread_outcome::raised ||
+                            (th.outcome_ == thread_outcome::returned && lua_gettop(th.co_) > 0);
+    if (th.handle_ref_ == LUA_NOREF || !outcome_on_stack) retire_coroutine(th);
     unref_value(aux_, th.handle_ref_);
     th.self_.reset();
 }

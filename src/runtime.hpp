@@ -14,6 +14,8 @@
 #include <deque>
 #include <memory>
 #include <optional>
+#include <utility>
+#include <vector>
 
 namespace lasio {
 
@@ -144,6 +146,7 @@ private:
     void drain_ready();
     void arm_timer();
     void forget_deadline(light_thread& th);
+    void retire_coroutine(light_thread& th);
     void on_deadlines();
     void fire_timeout(light_thread& th);
 
@@ -158,6 +161,7 @@ private:
     io_object* objects_ = nullptr;    // intrusive list of live I/O objects
     runtime_stats stats_;
     std::deque<thread_ptr> ready_;
+    std::vector<std::pair<lua_State*, int>> coroutine_pool_; // finished coroutines and their anchors
     deadline_queue deadlines_;
     bool timer_armed_ = false;
     steady_clock::time_point armed_for_{};
