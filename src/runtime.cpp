@@ -16,8 +16,6 @@ namespace {
 
 /// Consecutive calls a thread may complete without yielding before it must let others run.
 constexpr int fast_path_budget = 64;
-/// Finished coroutines kept for reuse by spawn.
-constexpr std::size_t coroutine_pool_limit = 1024;
 /// Ready threads resumed per turn of the loop before I/O is polled again.
 constexpr int ready_batch = 256;
 /// Timeouts beyond this are treated as this long, so the clock arithmetic cannot overflow.
@@ -125,22 +123,13 @@ void runtime::close_all() {
 // --- light threads ---------------------------------------------------------------------------
 
 thread_ptr runtime::spawn(lua_State* L, int nargs) {
-    lua_State* co;
-    int ref;
-    if (!coroutine_pool_.empty()) {
-        // A coroutine that returned normally can run a new function: no allocation, no GC work.
-        co = coroutine_pool_.back().first;
-        ref = coroutine_pool_.back().second;
-        coroutine_pool_.pop_back();
-        luaL_checkstack(co, nargs + 1 + LUA_MINSTACK, "too many arguments");
-        lua_xmove(L, co, nargs + 1);
-    } else {
-        co = lua_newthread(L);       // stack: fn args... co
-        lua_insert(L, -(nargs + 2)); // stack: co fn args...
-        luaL_checkstack(co, nargs + 1 + LUA_MINSTACK, "too many arguments");
-        lua_xmove(L, co, nargs + 1); // stack: co
-        ref = ref_value(L);
-    }
+    // Always a new coroutine: code keys per-thread data on coroutine.running(), so reusing a
+    // finished one would hand a new light thread the old one's identity.
+    lua_State* co = lua_newthread(L); // stack: fn args... co
+    lua_insert(L, -(nargs + 2));      // stack: co fn args...
+    luaL_checkstack(co, nargs + 1 + LUA_MINSTACK, "too many arguments");
+    lua_xmove(L, co, nargs + 1); // stack: co
+    int ref = ref_value(L);
     thread_ptr th(new light_thread(co, ref));
     th->self_ = th;
     th->next_ = threads_;
@@ -288,7 +277,7 @@ int runtime::push_outcome(light_thread& th, lua_State* L) {
         lua_pushstring(L, err::killed);
         return 2;
     }
-    if (th.co_ref_ == LUA_NOREF) { // returned nothing: the coroutine went back to the pool
+    if (th.co_ref_ == LUA_NOREF) { // returned nothing: the coroutine was released at once
         lua_pushboolean(L, 1);
         return 1;
     }
@@ -309,15 +298,6 @@ void runtime::forget_outcome(light_thread& th) {
 }
 
 void runtime::retire_coroutine(light_thread& th) {
-    if (th.co_ref_ == LUA_NOREF) return;
-    if (th.outcome_ == thread_outcome::returned && lua_status(th.co_) == 0 &&
-        coroutine_pool_.size() < coroutine_pool_limit) {
-        lua_settop(th.co_, 0);
-        coroutine_pool_.emplace_back(th.co_, th.co_ref_);
-        th.co_ref_ = LUA_NOREF;
-        return;
-    }
-    // Raised or killed (suspended mid-call): such a coroutine can never run anything again.
     unref_value(aux_, th.co_ref_);
 }
 

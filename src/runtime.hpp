@@ -161,7 +161,6 @@ private:
     io_object* objects_ = nullptr;    // intrusive list of live I/O objects
     runtime_stats stats_;
     std::deque<thread_ptr> ready_;
-    std::vector<std::pair<lua_State*, int>> coroutine_pool_; // finished coroutines and their anchors
     deadline_queue deadlines_;
     bool timer_armed_ = false;
     steady_clock::time_point armed_for_{};
