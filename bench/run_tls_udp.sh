@@ -4,7 +4,8 @@
 #
 #   bash bench/run_tls_udp.sh
 #
-# Environment: BENCH_SECONDS (3), BENCH_SERVER_CPU (1), BENCH_CLIENT_CPU (0).
+# Environment: BENCH_SECONDS (3), BENCH_REPEAT (3: each cell is the median of that many
+# interleaved runs), BENCH_SERVER_CPU (1), BENCH_CLIENT_CPU (0).
 # Servers and the load generator are pinned to different cores; every ratio compares figures
 # taken in the same run, one after the other. Prints a Markdown table; the raw lines go to
 # bench/out/tls_udp.log.
@@ -14,6 +15,7 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$BENCH_DIR")
 OUT="$BENCH_DIR/out"
 SECS=${BENCH_SECONDS:-3}
+REPEAT=${BENCH_REPEAT:-3}
 SCPU=${BENCH_SERVER_CPU:-1}
 CCPU=${BENCH_CLIENT_CPU:-0}
 LOG="$OUT/tls_udp.log"
@@ -93,15 +95,21 @@ figure() {
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a+0 > 0 && b+0 > 0) printf "%.2f", a / b; else print "n/a" }'; }
 
-row() {   # row LABEL UNIT SERVER_A SERVER_B LOADGEN-ARGS...
-  local label=$1 unit=$2 a=$3 b=$4 ra rb
+median() { tr ' ' '\n' | grep -E '^[0-9.]+$' | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "fail"; else print v[int((NR + 1) / 2)] }'; }
+
+row() {   # row LABEL UNIT SERVER_A SERVER_B LOADGEN-ARGS...  (median of BENCH_REPEAT interleaved runs)
+  local label=$1 unit=$2 a=$3 b=$4 i r c ras="" cas="" rbs="" cbs=""
   shift 4
-  read -r ra ca <<< "$(figure "$a" "$@")"
-  read -r rb cb <<< "$(figure "$b" "$@")"
+  for i in $(seq "$REPEAT"); do
+    read -r r c <<< "$(figure "$a" "$@")"; ras="$ras $r"; cas="$cas $c"
+    read -r r c <<< "$(figure "$b" "$@")"; rbs="$rbs $r"; cbs="$cbs $c"
+  done
+  local ra rb ca cb
+  ra=$(echo $ras | median); rb=$(echo $rbs | median); ca=$(echo $cas | median); cb=$(echo $cbs | median)
   printf '| %s | %s | %s (%s us) | %s (%s us) | %s |\n' "$label" "$unit" "$ra" "$ca" "$rb" "$cb" "$(ratio "$ra" "$rb")"
 }
 
-echo "TLS: LuaAsio vs raw C++ Boost.Asio ssl (server pinned to CPU $SCPU, load on CPU $CCPU, ${SECS}s per figure)"
+echo "TLS: LuaAsio vs raw C++ Boost.Asio ssl (server pinned to CPU $SCPU, load on CPU $CCPU, ${SECS}s per figure, median of $REPEAT)"
 echo
 echo "| figure | unit | asio (server CPU per op) | raw C++ (server CPU per op) | asio / raw |"
 echo "| --- | --- | --- | --- | --- |"
