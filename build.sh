@@ -23,6 +23,9 @@ need_packages() {
   if [ "${1:-}" = test ]; then
     command -v busted >/dev/null || missing+=(lua-busted)
     command -v luarocks >/dev/null || missing+=(luarocks)
+    # The router spec sets up a REDIRECT rule in a network namespace of its own.
+    command -v iptables >/dev/null || missing+=(iptables)
+    command -v ip >/dev/null || missing+=(iproute2)
   fi
   [ ${#missing[@]} -eq 0 ] && return 0
   if ! command -v apt-get >/dev/null; then
