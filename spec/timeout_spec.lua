@@ -101,6 +101,69 @@ describe("write timeouts", function()
   end)
 end)
 
+describe("timeouts in one direction leave the other alone", function()
+  it("read timeouts while a write waits on full send buffers: the write completes intact", function()
+    run(function()
+      local size = 4 * 1024 * 1024
+      local start_reading = false
+      local received = {}
+      local s, port = helpers.server(function(c)
+        while not start_reading do asio.sleep(0.01) end
+        local got = 0
+        while got < size do
+          local d = assert(c:read_some())
+          got = got + #d
+          received[#received + 1] = d
+        end
+        c:write('done')
+        c:close()
+      end)
+      local c = assert(asio.connect('127.0.0.1', port))
+      local block = {}
+      for i = 1, size do block[i] = string.char(i % 256) end
+      block = table.concat(block)
+      local writer = asio.spawn_light_thread(function() return c:write(block) end)
+      c:settimeouts(nil, nil, 0.02)
+      for _ = 1, 5 do -- each read times out and cancels; the pending write must not notice
+        local v, err = c:read(4)
+        assert.is_nil(v); assert.equal('timeout', err)
+      end
+      start_reading = true
+      assert.same({ true, true }, { writer:join(10) })
+      c:settimeout(5)
+      assert.equal('done', c:read(4))
+      assert.equal(block, table.concat(received))
+      c:close(); s:close()
+    end, { timeout = 20 })
+  end)
+
+  it("a write timeout while a reader waits: the reader still gets what arrives later", function()
+    run(function()
+      local release = false
+      local s, port = helpers.server(function(c)
+        while not release do asio.sleep(0.01) end
+        c:write('later')
+        asio.sleep(0.05)
+        c:close()
+      end)
+      local c = assert(asio.connect('127.0.0.1', port))
+      c:setoption('sndbuf', 16384)
+      local reader = asio.spawn_light_thread(function() return c:read(5) end)
+      c:settimeouts(nil, 0.05, nil)
+      local chunk = string.rep('w', 65536)
+      local ok, err
+      for _ = 1, 1000 do
+        ok, err = c:write(chunk)
+        if not ok then break end
+      end
+      assert.equal('timeout', err)
+      release = true
+      assert.same({ true, 'later' }, { reader:join(5) })
+      c:close(); s:close()
+    end)
+  end)
+end)
+
 describe("connect timeouts", function()
   it("per call: asio.connect(host, port, { timeout = s }) to a full backlog", function()
     local fd, port = silent_listener()

@@ -5,7 +5,6 @@
 #include "lua_bridge.hpp"
 #include "tls_layer.hpp"
 
-#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
@@ -198,11 +197,9 @@ void stream::start_read_wait() {
     }
 #endif
     socket_->async_receive(net::buffer(inbox_),
-                           net::bind_cancellation_slot(
-                               read_cancel_.slot(),
-                               [self = shared_from_this()](const error_code& ec, std::size_t n) {
-                                   self->on_received(ec, n);
-                               }));
+                           [self = shared_from_this()](const error_code& ec, std::size_t n) {
+                               self->on_received(ec, n);
+                           });
 }
 
 void stream::on_received(const error_code& ec, std::size_t n) {
@@ -359,11 +356,9 @@ void stream::start_write_wait() {
         return;
     }
 #endif
-    socket_->async_wait(socket_type::wait_write,
-                        net::bind_cancellation_slot(
-                            write_cancel_.slot(), [self = shared_from_this()](const error_code& ec) {
-                                self->on_write_ready(ec);
-                            }));
+    socket_->async_wait(socket_type::wait_write, [self = shared_from_this()](const error_code& ec) {
+        self->on_write_ready(ec);
+    });
 }
 
 void stream::on_write_ready(const error_code& ec) {
@@ -400,12 +395,21 @@ void stream::finish_write(const error_code& ec) {
 
 // --- cancel and close ---------------------------------------------------------------------------
 
+/**
+ * Cancelling uses socket.cancel(), which aborts the other direction's operation too: both
+ * handlers take a bare operation_aborted as "look again" and carry on, so the waiter on the other
+ * side never notices. A per-operation cancellation slot would avoid that at the price of memory
+ * per connection and work per operation.
+ */
 int stream::cancel_wait(light_thread& th, lua_State* co) {
     if (reader_.th.get() == &th) {
         reader_ = {};
-        // A plain socket only waits for readiness, so cancelling it loses no byte. A TLS read
-        // stays in flight and appends what it gets to the buffer for the next reader.
-        if (!tls_) read_cancel_.emit(net::cancellation_type::terminal);
+        // A cancelled receive has transferred nothing, so no byte is lost. A TLS read stays in
+        // flight and appends what it gets to the buffer for the next reader.
+        if (!tls_) {
+            error_code ec;
+            socket_->cancel(ec);
+        }
         if (co == nullptr) return 0;
         return deliver_failure(co, request_, err::timeout);
     }
@@ -418,7 +422,8 @@ int stream::cancel_wait(light_thread& th, lua_State* co) {
             // A TLS record cut in the middle cannot be resumed: the session is over.
             close(false);
         } else {
-            write_cancel_.emit(net::cancellation_type::terminal);
+            error_code ec;
+            socket_->cancel(ec);
         }
         if (co == nullptr) return 0;
         lua_pushnil(co);

@@ -5,7 +5,6 @@
 #include "errors.hpp"
 #include "runtime.hpp"
 
-#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/generic/stream_protocol.hpp>
 
 #include <memory>
@@ -117,14 +116,12 @@ private:
     /// Where a waiting plain read lands. Small, because idle connections wait here; when it fills
     /// up, the rest is read straight into the runtime's scratch buffer.
     char inbox_[128];
-    net::cancellation_signal read_cancel_;
 
     std::string wbuf_;        // output the socket has not taken yet: wbuf_[wpos_..]
     std::size_t wpos_ = 0;
     std::size_t wtotal_ = 0;  // bytes of the current write call
     slot writer_;
     bool write_waiting_ = false;
-    net::cancellation_signal write_cancel_;
 };
 
 /// Metatable name of connections.
