@@ -4,6 +4,7 @@
 
 #include "errors.hpp"
 #include "runtime.hpp"
+#include "wait_slot.hpp"
 
 #include <boost/asio/generic/stream_protocol.hpp>
 
@@ -76,11 +77,6 @@ public:
     void close_from_runtime() override { close(true); }
 
 private:
-    struct slot {
-        thread_ptr th;
-        std::uint32_t token = 0;
-    };
-
     std::string_view buffered() const { return std::string_view(rbuf_).substr(rpos_); }
     void consume(std::size_t n);
     bool satisfiable(const read_request& req) const;
@@ -109,7 +105,7 @@ private:
     std::size_t rpos_ = 0;
     std::size_t scanned_ = 0; // read_until: bytes already searched for the delimiter
     error_code read_error_;   // sticky: end of stream or a failed read
-    slot reader_;
+    wait_slot reader_;
     read_request request_;
     bool read_waiting_ = false;
     bool drained_ = false;    // the last read found the socket empty: wait before reading again
@@ -120,7 +116,7 @@ private:
     std::string wbuf_;        // output the socket has not taken yet: wbuf_[wpos_..]
     std::size_t wpos_ = 0;
     std::size_t wtotal_ = 0;  // bytes of the current write call
-    slot writer_;
+    wait_slot writer_;
     bool write_waiting_ = false;
 };
 

@@ -208,17 +208,8 @@ void udp_socket::close(bool notify) {
     --rt_->stats().sockets;
     error_code ec;
     if (socket_) socket_->close(ec); // pending waits complete with operation_aborted
-    for (slot* s : {&reader_, &writer_}) {
-        if (s->th == nullptr) continue;
-        thread_ptr th = std::move(s->th);
-        std::uint32_t token = s->token;
-        *s = {};
-        if (!notify) continue;
-        if (lua_State* co = rt_->claim(*th, token)) {
-            push_fail(co, err::closed);
-            rt_->make_ready(*th);
-        }
-    }
+    end_wait_closed(*rt_, reader_, notify);
+    end_wait_closed(*rt_, writer_, notify);
     wbuf_.clear();
     wbuf_.shrink_to_fit();
 }

@@ -4,6 +4,7 @@
 
 #include "errors.hpp"
 #include "runtime.hpp"
+#include "wait_slot.hpp"
 
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/ip/udp.hpp>
@@ -51,11 +52,6 @@ public:
     void close_from_runtime() override { close(true); }
 
 private:
-    struct slot {
-        thread_ptr th;
-        std::uint32_t token = 0;
-    };
-
     template <class Stack> int try_receive(Stack&& stack);
     void start_receive_wait();
     void on_receive_ready(const error_code& ec);
@@ -69,13 +65,13 @@ private:
     bool closed_ = false;
     bool connected_ = false;
 
-    slot reader_;
+    wait_slot reader_;
     std::size_t max_ = 0;
     bool with_source_ = false;
     bool receive_waiting_ = false;
     net::cancellation_signal receive_cancel_;
 
-    slot writer_;
+    wait_slot writer_;
     std::string wbuf_;          // the datagram waiting for send buffer space
     std::optional<endpoint_type> wto_;
     bool send_waiting_ = false;

@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: MIT
+// One direction of a socket: the light thread waiting on it and the token of its wait.
+#pragma once
+
+#include "errors.hpp"
+#include "runtime.hpp"
+
+#include <cstdint>
+
+namespace lasio {
+
+struct wait_slot {
+    thread_ptr th;
+    std::uint32_t token = 0;
+};
+
+/**
+ * Empties the slot. When notify is set, its thread's wait ends with nil, "closed", resumed later in
+ * the loop (close and __gc never resume synchronously); otherwise the thread is only forgotten
+ * (__gc, lua_close: nobody can be waiting there then).
+ */
+inline void end_wait_closed(runtime& rt, wait_slot& s, bool notify) {
+    if (s.th == nullptr) return;
+    thread_ptr th = std::move(s.th);
+    std::uint32_t token = s.token;
+    s = {};
+    if (!notify) return;
+    if (lua_State* co = rt.claim(*th, token)) {
+        push_fail(co, err::closed);
+        rt.make_ready(*th);
+    }
+}
+
+} // namespace lasio
