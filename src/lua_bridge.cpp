@@ -75,4 +75,38 @@ void register_metatable(lua_State* L, const char* name, const luaL_Reg* methods)
     lua_pop(L, 2); // stack: (empty of ours)
 }
 
+std::optional<bool> opt_bool_field(lua_State* L, int idx, const char* key, const char* fn) {
+    lua_getfield(L, idx, key);
+    std::optional<bool> v;
+    if (lua_isboolean(L, -1)) v = lua_toboolean(L, -1) != 0;
+    else if (!lua_isnil(L, -1))
+        luaL_error(L, "bad argument #%d to '%s' (option '%s' must be a boolean)", idx, fn, key);
+    lua_pop(L, 1);
+    return v;
+}
+
+std::optional<double> opt_number_field(lua_State* L, int idx, const char* key, const char* fn) {
+    lua_getfield(L, idx, key);
+    std::optional<double> v;
+    if (lua_type(L, -1) == LUA_TNUMBER) v = lua_tonumber(L, -1);
+    else if (!lua_isnil(L, -1))
+        luaL_error(L, "bad argument #%d to '%s' (option '%s' must be a number)", idx, fn, key);
+    lua_pop(L, 1);
+    return v;
+}
+
+std::optional<std::string> opt_string_field(lua_State* L, int idx, const char* key, const char* fn) {
+    lua_getfield(L, idx, key);
+    std::optional<std::string> v;
+    if (lua_type(L, -1) == LUA_TSTRING) {
+        size_t len;
+        const char* s = lua_tolstring(L, -1, &len);
+        v.emplace(s, len);
+    } else if (!lua_isnil(L, -1)) {
+        luaL_error(L, "bad argument #%d to '%s' (option '%s' must be a string)", idx, fn, key);
+    }
+    lua_pop(L, 1);
+    return v;
+}
+
 } // namespace lasio

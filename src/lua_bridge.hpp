@@ -6,6 +6,8 @@
 
 #include <cstddef>
 #include <new>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -68,6 +70,12 @@ void destroy_object(lua_State* L, int idx) {
 
 /// Optional timeout argument in seconds: nil/none means forever (returns < 0).
 double opt_timeout(lua_State* L, int idx);
+
+/// Optional fields of an option table at idx: nil gives nullopt, a wrong type raises
+/// "bad argument #idx to 'fn' (option 'key' must be a ...)".
+std::optional<bool> opt_bool_field(lua_State* L, int idx, const char* key, const char* fn);
+std::optional<double> opt_number_field(lua_State* L, int idx, const char* key, const char* fn);
+std::optional<std::string> opt_string_field(lua_State* L, int idx, const char* key, const char* fn);
 
 /// Pushes t[1..t.n] of the table at idx; returns how many.
 int push_packed(lua_State* L, int idx);

@@ -40,20 +40,6 @@ int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const un
     return SSL_TLSEXT_ERR_OK;
 }
 
-std::optional<std::string> opt_string(lua_State* L, int idx, const char* key) {
-    lua_getfield(L, idx, key);
-    std::optional<std::string> v;
-    if (lua_type(L, -1) == LUA_TSTRING) {
-        size_t len;
-        const char* s = lua_tolstring(L, -1, &len);
-        v.emplace(s, len);
-    } else if (!lua_isnil(L, -1)) {
-        luaL_error(L, "bad argument #1 to 'tls_context' (option '%s' must be a string)", key);
-    }
-    lua_pop(L, 1);
-    return v;
-}
-
 bool is_ssl(const error_code& ec) { return ec.category() == boost::asio::error::get_ssl_category(); }
 
 /// PEM text is recognised by its armour; anything else names a file.
@@ -88,9 +74,9 @@ settings check_settings(lua_State* L) {
     if (lua_isboolean(L, -1)) s.verify = lua_toboolean(L, -1) != 0;
     else if (!lua_isnil(L, -1)) luaL_error(L, "bad argument #1 to 'tls_context' (option 'verify' must be a boolean)");
     lua_pop(L, 1);
-    s.cert = opt_string(L, 1, "cert");
-    s.key = opt_string(L, 1, "key");
-    s.ca = opt_string(L, 1, "ca");
+    s.cert = opt_string_field(L, 1, "cert", "tls_context");
+    s.key = opt_string_field(L, 1, "key", "tls_context");
+    s.ca = opt_string_field(L, 1, "ca", "tls_context");
     lua_getfield(L, 1, "alpn");
     if (lua_istable(L, -1)) {
         int n = static_cast<int>(lua_objlen(L, -1));
