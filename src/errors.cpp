@@ -59,6 +59,10 @@ std::string error_string(const error_code& ec) {
     return msg;
 }
 
+bool would_block(const error_code& ec) {
+    return ec == net::error::would_block || ec == net::error::try_again;
+}
+
 int push_fail(lua_State* L, const char* msg) {
     lua_pushnil(L);
     lua_pushstring(L, msg);

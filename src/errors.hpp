@@ -21,6 +21,9 @@ inline constexpr const char* too_long = "too long";
 inline constexpr const char* killed = "killed";
 } // namespace err
 
+/// A non-blocking call found nothing to do now.
+bool would_block(const error_code& ec);
+
 /// The short lower-case string for an OS, resolver or Asio error.
 std::string error_string(const error_code& ec);
 

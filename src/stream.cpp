@@ -19,10 +19,6 @@ constexpr std::size_t keep_buffer_capacity = 4096;
 /// TLS reads go through a per-connection buffer of this size (a TLS record is at most 16 KiB).
 constexpr std::size_t tls_read_size = 16 * 1024;
 
-bool would_block(const error_code& ec) {
-    return ec == net::error::would_block || ec == net::error::try_again;
-}
-
 } // namespace
 
 stream::stream(runtime_ptr rt, socket_type socket) : io_object(std::move(rt)) {

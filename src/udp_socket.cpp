@@ -15,14 +15,6 @@
 
 namespace lasio {
 
-namespace {
-
-bool would_block(const error_code& ec) {
-    return ec == net::error::would_block || ec == net::error::try_again;
-}
-
-} // namespace
-
 udp_socket::udp_socket(runtime_ptr rt, socket_type socket) : io_object(std::move(rt)) {
     socket_.emplace(std::move(socket));
     error_code ec;
