@@ -22,8 +22,9 @@ struct thread_memory_pool {
 thread_local thread_memory_pool pool;
 constexpr std::size_t pool_limit = 4096;
 
-light_thread& check_thread(lua_State* L, int idx) {
-    return *check_object<thread_handle>(L, idx, thread_metatable).th;
+/// The live thread of the handle at idx, or nullptr once it is dead.
+light_thread* check_thread(lua_State* L, int idx) {
+    return check_object<thread_handle>(L, idx, thread_metatable).th;
 }
 
 int l_spawn(lua_State* L) {
@@ -55,11 +56,13 @@ int l_park(lua_State* L) {
 
 int l_wake(lua_State* L) {
     auto& rt = runtime::from(L);
-    light_thread& th = check_thread(L, 1);
-    if (th.status() != thread_status::waiting || th.waiting_for() != wait_kind::park) {
+    light_thread* live = check_thread(L, 1);
+    if (live == nullptr || live->status() != thread_status::waiting ||
+        live->waiting_for() != wait_kind::park) {
         lua_pushboolean(L, 0);
         return 1;
     }
+    light_thread& th = *live;
     lua_State* co = rt.claim(th, th.token());
     int n = lua_gettop(L) - 1;
     luaL_checkstack(co, n, "too many values");
@@ -92,9 +95,10 @@ int l_now(lua_State* L) {
 
 int l_thread_join(lua_State* L) {
     auto& rt = runtime::from(L);
-    light_thread& target = check_thread(L, 1);
+    light_thread* live = check_thread(L, 1);
     double timeout = opt_timeout(L, 2);
-    if (!target.alive()) return rt.push_outcome(target, L);
+    if (live == nullptr) return push_dead_outcome(L, 1);
+    light_thread& target = *live;
     light_thread& self = rt.current(L, "join");
     if (&self == &target) return luaL_error(L, "join: a light thread cannot join itself");
     std::uint32_t token = rt.begin_wait(self, wait_kind::join, nullptr, timeout);
@@ -104,8 +108,9 @@ int l_thread_join(lua_State* L) {
 
 int l_thread_kill(lua_State* L) {
     auto& rt = runtime::from(L);
-    light_thread& target = check_thread(L, 1);
-    if (!target.alive()) return 0;
+    light_thread* live = check_thread(L, 1);
+    if (live == nullptr) return 0;
+    light_thread& target = *live;
     if (&target == rt.running()) {
         if (target.co() != L)
             return luaL_error(L, "kill: a light thread cannot kill itself from a nested coroutine");
@@ -117,8 +122,8 @@ int l_thread_kill(lua_State* L) {
 }
 
 int l_thread_status(lua_State* L) {
-    light_thread& th = check_thread(L, 1);
-    switch (th.status()) {
+    light_thread* th = check_thread(L, 1);
+    switch (th != nullptr ? th->status() : thread_status::dead) {
     case thread_status::running:
         lua_pushliteral(L, "running");
         break;
@@ -133,16 +138,9 @@ int l_thread_status(lua_State* L) {
 }
 
 int l_thread_tostring(lua_State* L) {
-    light_thread& th = check_thread(L, 1);
-    lua_pushfstring(L, "asio.thread (%p)", static_cast<void*>(&th));
+    light_thread* th = check_thread(L, 1);
+    lua_pushfstring(L, "asio.thread (%s%p)", th == nullptr ? "dead, " : "", lua_touserdata(L, 1));
     return 1;
-}
-
-int l_thread_gc(lua_State* L) {
-    auto* h = static_cast<thread_handle*>(lua_touserdata(L, 1));
-    if (h != nullptr && h->th) runtime::from(L).forget_outcome(*h->th);
-    destroy_object<thread_handle>(L, 1);
-    return 0;
 }
 
 const luaL_Reg thread_methods[] = {
@@ -150,7 +148,6 @@ const luaL_Reg thread_methods[] = {
     {"kill", l_thread_kill},
     {"status", l_thread_status},
     {"__tostring", l_thread_tostring},
-    {"__gc", l_thread_gc},
     {nullptr, nullptr},
 };
 

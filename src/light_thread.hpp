@@ -99,9 +99,16 @@ public:
 /// Metatable name of light-thread handles.
 inline constexpr char thread_metatable[] = "asio.thread";
 
-/// The userdata behind a light-thread handle.
+/**
+ * The userdata behind a light-thread handle. It owns nothing, so it needs no finalizer (spawning
+ * is hot, and finalizers are dear to LuaJIT's collector): while the thread lives, the thread
+ * anchors its handle and th points at it; when the thread dies, th is cleared and the handle keeps
+ * how it ended, with any results or the traceback in its environment table.
+ */
 struct thread_handle {
-    thread_ptr th;
+    light_thread* th;
+    thread_outcome outcome = thread_outcome::none;
+    bool has_values = false;
 };
 
 /// Registers the thread metatable and adds spawn/current/park/wake/sleep/... to the table on top.

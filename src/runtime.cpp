@@ -151,11 +151,9 @@ void runtime::push_handle(lua_State* L, light_thread& th) {
         push_ref(L, th.handle_ref_);
         return;
     }
-    new_object<thread_handle>(L, thread_metatable, thread_handle{th.shared_from_this()});
-    if (th.alive()) {
-        lua_pushvalue(L, -1);
-        th.handle_ref_ = ref_value(L);
-    }
+    new_object<thread_handle>(L, thread_metatable, thread_handle{&th});
+    lua_pushvalue(L, -1);
+    th.handle_ref_ = ref_value(L);
 }
 
 std::uint32_t runtime::begin_wait(light_thread& th, wait_kind kind, wait_target* target,
@@ -277,10 +275,6 @@ int runtime::push_outcome(light_thread& th, lua_State* L) {
         lua_pushstring(L, err::killed);
         return 2;
     }
-    if (th.co_ref_ == LUA_NOREF) { // returned nothing: the coroutine was released at once
-        lua_pushboolean(L, 1);
-        return 1;
-    }
     lua_State* co = th.co_;
     int n = lua_gettop(co);
     luaL_checkstack(L, n + 1, "too many results");
@@ -292,13 +286,43 @@ int runtime::push_outcome(light_thread& th, lua_State* L) {
     return n + 1;
 }
 
-void runtime::forget_outcome(light_thread& th) {
-    if (closing_ || th.alive()) return;
-    retire_coroutine(th);
+int push_dead_outcome(lua_State* L, int handle_idx) {
+    auto* h = static_cast<thread_handle*>(lua_touserdata(L, handle_idx));
+    if (h->outcome == thread_outcome::killed) {
+        lua_pushboolean(L, 0);
+        lua_pushstring(L, err::killed);
+        return 2;
+    }
+    lua_pushboolean(L, h->outcome == thread_outcome::returned);
+    if (!h->has_values) return 1;
+    lua_getfenv(L, handle_idx);
+    int n = push_packed(L, -1);
+    lua_remove(L, -(n + 1)); // the table
+    return n + 1;
 }
 
-void runtime::retire_coroutine(light_thread& th) {
-    unref_value(aux_, th.co_ref_);
+/// Hands how th ended to its handle, which outlives the thread record.
+void runtime::settle_handle(light_thread& th) {
+    push_ref(aux_, th.handle_ref_); // stack of aux: handle
+    auto* h = static_cast<thread_handle*>(lua_touserdata(aux_, -1));
+    h->th = nullptr;
+    h->outcome = th.outcome_;
+    int n = th.outcome_ == thread_outcome::killed ? 0 : lua_gettop(th.co_);
+    if (n > 0) {
+        // Results (or the traceback) are copied only when there are any: most threads return none.
+        luaL_checkstack(aux_, 3, nullptr);
+        lua_createtable(aux_, n, 1);
+        for (int i = 1; i <= n; ++i) {
+            lua_pushvalue(th.co_, i);
+            lua_xmove(th.co_, aux_, 1);
+            lua_rawseti(aux_, -2, i);
+        }
+        lua_pushinteger(aux_, n);
+        lua_setfield(aux_, -2, "n");
+        lua_setfenv(aux_, -2);
+        h->has_values = true;
+    }
+    lua_pop(aux_, 1);
 }
 
 void runtime::wake_joiners(light_thread& th) {
@@ -324,11 +348,8 @@ void runtime::release(light_thread& th) {
     th.status_ = thread_status::dead;
     th.target_ = nullptr;
     th.joiners_.clear();
-    // With a handle, join may still ask for the outcome: the dead coroutine keeps it until the
-    // handle is collected (forget_outcome).
-    bool outcome_on_stack = th.outcome_ == thread_outcome::raised ||
-                            (th.outcome_ == thread_outcome::returned && lua_gettop(th.co_) > 0);
-    if (th.handle_ref_ == LUA_NOREF || !outcome_on_stack) retire_coroutine(th);
+    if (th.handle_ref_ != LUA_NOREF) settle_handle(th);
+    unref_value(aux_, th.co_ref_);
     unref_value(aux_, th.handle_ref_);
     th.self_.reset();
 }

@@ -114,8 +114,6 @@ public:
     void add_joiner(light_thread& target, light_thread& joiner, std::uint32_t token);
     /// Pushes how a dead thread ended: true, results... | false, traceback | false, "killed".
     int push_outcome(light_thread& th, lua_State* L);
-    /// The handle of a dead thread was collected: nobody can ask for its outcome any more.
-    void forget_outcome(light_thread& th);
     /// Ends th at its current wait; joiners get false, "killed". No-op when already dead.
     void kill(light_thread& th);
 
@@ -146,7 +144,7 @@ private:
     void drain_ready();
     void arm_timer();
     void forget_deadline(light_thread& th);
-    void retire_coroutine(light_thread& th);
+    void settle_handle(light_thread& th);
     void on_deadlines();
     void fire_timeout(light_thread& th);
 
@@ -169,6 +167,9 @@ private:
     std::optional<net::io_context> io_;
     std::optional<net::steady_timer> timer_;
 };
+
+/// Pushes how the dead thread of the handle at idx ended (what join returns).
+int push_dead_outcome(lua_State* L, int handle_idx);
 
 /// Pushes the module's runtime for L, creating it on first use (luaopen_asio_core).
 runtime& open_runtime(lua_State* L);
