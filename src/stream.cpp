@@ -59,7 +59,16 @@ void stream::consume(std::size_t n) {
     else rbuf_.clear();
 }
 
-bool stream::satisfiable(const read_request& req) const {
+namespace {
+
+std::string_view delimiter_of(const read_request& req) {
+    return req.what == read_request::kind::line ? std::string_view("\n", 1)
+                                                : std::string_view(req.delim);
+}
+
+} // namespace
+
+bool stream::satisfiable(const read_request& req) {
     std::size_t have = rbuf_.size() - rpos_;
     switch (req.what) {
     case read_request::kind::exact:
@@ -67,13 +76,13 @@ bool stream::satisfiable(const read_request& req) const {
     case read_request::kind::some:
         return have > 0;
     default: {
-        std::string_view d = req.what == read_request::kind::line ? std::string_view("\n", 1)
-                                                                   : std::string_view(req.delim);
+        // Bytes already searched are not searched again, only the delimiter's width before them.
+        std::string_view d = delimiter_of(req);
         std::string_view b = buffered();
         std::size_t from = scanned_ >= d.size() ? scanned_ - d.size() + 1 : 0;
-        std::size_t at = b.find(d, from);
-        if (at != std::string_view::npos) return true;
-        const_cast<stream*>(this)->scanned_ = b.size();
+        delim_at_ = b.find(d, from);
+        if (delim_at_ != std::string_view::npos) return true;
+        scanned_ = b.size();
         // Too long: the caller gets an error instead of an ever growing buffer.
         return have > req.n + d.size();
     }
@@ -94,17 +103,18 @@ int stream::deliver(lua_State* L, const read_request& req) {
         return 1;
     }
     default: {
-        bool line = req.what == read_request::kind::line;
-        std::string_view d = line ? std::string_view("\n", 1) : std::string_view(req.delim);
-        std::size_t at = b.find(d);
+        // satisfiable() just located the delimiter (or found none within max).
+        std::size_t at = delim_at_;
         std::size_t len = at;
-        if (line && at != std::string_view::npos && at > 0 && b[at - 1] == '\r') --len;
+        if (req.what == read_request::kind::line && at != std::string_view::npos && at > 0 &&
+            b[at - 1] == '\r')
+            --len;
         if (at == std::string_view::npos || len > req.n) {
             scanned_ = 0;
             return push_fail(L, err::too_long); // the bytes stay buffered
         }
         lua_pushlstring(L, b.data(), len);
-        consume(at + d.size());
+        consume(at + delimiter_of(req).size());
         return 1;
     }
     }

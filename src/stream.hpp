@@ -79,7 +79,9 @@ public:
 private:
     std::string_view buffered() const { return std::string_view(rbuf_).substr(rpos_); }
     void consume(std::size_t n);
-    bool satisfiable(const read_request& req) const;
+    /// Whether req can complete from the buffer (for read_until: records where the delimiter is).
+    bool satisfiable(const read_request& req);
+    /// Completes req from the buffer; only right after satisfiable(req) returned true.
     int deliver(lua_State* L, const read_request& req);
     int deliver_failure(lua_State* L, const read_request& req, const char* msg);
     template <class Stack> int advance_read(const read_request& req, Stack&& stack);
@@ -104,6 +106,7 @@ private:
     std::string rbuf_;       // received, not yet consumed: rbuf_[rpos_..]
     std::size_t rpos_ = 0;
     std::size_t scanned_ = 0; // read_until: bytes already searched for the delimiter
+    std::size_t delim_at_ = 0; // read_until: where satisfiable() found it
     error_code read_error_;   // sticky: end of stream or a failed read
     wait_slot reader_;
     read_request request_;
