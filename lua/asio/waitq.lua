@@ -125,23 +125,6 @@ function M.new(asio)
     return nil
   end
 
-  --- Removes `t`, the ticket `peek` just returned, and tries to wake its thread.
-  -- @return true when woken (the caller completes `t.w` right away), false when it was not
-  -- parked (dead, or its timeout fired and it has yet to run)
-  function Queue:take(t)
-    self[self.first] = nil
-    self.first = self.first + 1
-    t.q = nil
-    local w = t.w
-    if wake(w.th, true) then
-      w.active = false
-      w.fired = t.i
-      return true
-    end
-    if w.th:status() == 'dead' then w.active = false end
-    return false
-  end
-
   -- Tries to wake the thread of a popped ticket; the dead are retired. One that is not parked
   -- but alive (its timeout fired, it has yet to run) resumes, finds no outcome and withdraws.
   local function try_wake(t)
@@ -153,6 +136,16 @@ function M.new(asio)
     end
     if w.th:status() == 'dead' then w.active = false end
     return false
+  end
+
+  --- Removes `t`, the ticket `peek` just returned, and tries to wake its thread.
+  -- @return true when woken (the caller completes `t.w` right away), false when it was not
+  -- parked (dead, or its timeout fired and it has yet to run)
+  function Queue:take(t)
+    self[self.first] = nil
+    self.first = self.first + 1
+    t.q = nil
+    return try_wake(t)
   end
 
   local function wake_loop(q)
