@@ -20,6 +20,12 @@ describe("in a child process", function()
     assert.is_true(shell(luajit .. ' ' .. here .. 'spec/scripts/accept_emfile.lua'))
   end)
 
+  it("an existing coroutine metatable is extended, or loading fails when it cannot be", function()
+    local script = luajit .. ' ' .. here .. 'spec/scripts/thread_metatable.lua '
+    assert.is_true(shell(script .. 'table'))
+    assert.is_true(shell(script .. 'function'))
+  end)
+
   it("two Lua states on two OS threads each run their own runtime", function()
     local host = os.getenv('ASIO_TEST_HOST')
     assert.is_string(host, 'ASIO_TEST_HOST must name the two_states test host (spec/run.sh sets it)')

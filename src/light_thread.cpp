@@ -22,27 +22,35 @@ struct thread_memory_pool {
 thread_local thread_memory_pool pool;
 constexpr std::size_t pool_limit = 4096;
 
-/// The live thread of the handle at idx, or nullptr once it is dead.
-light_thread* check_thread(lua_State* L, int idx) {
-    return check_object<thread_handle>(L, idx, thread_metatable).th;
+/// How each way of ending is marked on the coroutine (only the addresses matter).
+const char end_marks[4] = {};
+
+/// A light-thread handle argument: the coroutine and its live thread (nullptr once ended).
+struct thread_arg {
+    lua_State* co;
+    light_thread* live;
+};
+
+/// Raises a bad-argument error unless idx holds a light thread, live or ended.
+thread_arg check_thread(lua_State* L, int idx) {
+    lua_State* co = lua_tothread(L, idx);
+    if (co == nullptr) luaL_typerror(L, idx, "light thread");
+    light_thread* live = runtime::from(L).find(co);
+    if (live == nullptr && ended_outcome(co) == thread_outcome::none)
+        luaL_argerror(L, idx, "a coroutine that is not a light thread");
+    return {co, live};
 }
 
 int l_spawn(lua_State* L) {
-    auto& rt = runtime::from(L);
     luaL_checktype(L, 1, LUA_TFUNCTION);
-    thread_ptr th = rt.spawn(L, lua_gettop(L) - 1);
-    rt.push_handle(L, *th);
+    runtime::from(L).spawn(L, lua_gettop(L) - 1);
     return 1;
 }
 
 int l_current(lua_State* L) {
-    auto& rt = runtime::from(L);
-    light_thread* th = rt.running();
-    if (th == nullptr || th->co() != L) {
-        lua_pushnil(L);
-        return 1;
-    }
-    rt.push_handle(L, *th);
+    light_thread* th = runtime::from(L).running();
+    if (th == nullptr || th->co() != L) lua_pushnil(L);
+    else lua_pushthread(L);
     return 1;
 }
 
@@ -56,7 +64,7 @@ int l_park(lua_State* L) {
 
 int l_wake(lua_State* L) {
     auto& rt = runtime::from(L);
-    light_thread* live = check_thread(L, 1);
+    light_thread* live = check_thread(L, 1).live;
     if (live == nullptr || live->status() != thread_status::waiting ||
         live->waiting_for() != wait_kind::park) {
         lua_pushboolean(L, 0);
@@ -95,9 +103,9 @@ int l_now(lua_State* L) {
 
 int l_thread_join(lua_State* L) {
     auto& rt = runtime::from(L);
-    light_thread* live = check_thread(L, 1);
+    auto [co, live] = check_thread(L, 1);
     double timeout = opt_timeout(L, 2);
-    if (live == nullptr) return push_dead_outcome(L, 1);
+    if (live == nullptr) return push_ended_outcome(co, L);
     light_thread& target = *live;
     light_thread& self = rt.current(L, "join");
     if (&self == &target) return luaL_error(L, "join: a light thread cannot join itself");
@@ -108,21 +116,22 @@ int l_thread_join(lua_State* L) {
 
 int l_thread_kill(lua_State* L) {
     auto& rt = runtime::from(L);
-    light_thread* live = check_thread(L, 1);
+    light_thread* live = check_thread(L, 1).live;
     if (live == nullptr) return 0;
     light_thread& target = *live;
     if (&target == rt.running()) {
         if (target.co() != L)
             return luaL_error(L, "kill: a light thread cannot kill itself from a nested coroutine");
         rt.kill(target);
-        return lua_yield(L, 0); // never resumed: it ends here
+        // Never resumed: it ends here. Yielding the end mark leaves it where join looks.
+        return lua_yield(L, 1);
     }
     rt.kill(target);
     return 0;
 }
 
 int l_thread_status(lua_State* L) {
-    light_thread* th = check_thread(L, 1);
+    light_thread* th = check_thread(L, 1).live;
     switch (th != nullptr ? th->status() : thread_status::dead) {
     case thread_status::running:
         lua_pushliteral(L, "running");
@@ -137,17 +146,10 @@ int l_thread_status(lua_State* L) {
     return 1;
 }
 
-int l_thread_tostring(lua_State* L) {
-    light_thread* th = check_thread(L, 1);
-    lua_pushfstring(L, "asio.thread (%s%p)", th == nullptr ? "dead, " : "", lua_touserdata(L, 1));
-    return 1;
-}
-
 const luaL_Reg thread_methods[] = {
     {"join", l_thread_join},
     {"kill", l_thread_kill},
     {"status", l_thread_status},
-    {"__tostring", l_thread_tostring},
     {nullptr, nullptr},
 };
 
@@ -184,9 +186,67 @@ void light_thread::operator delete(void* p) noexcept {
     ::operator delete(p);
 }
 
+const void* end_mark(thread_outcome how) { return &end_marks[static_cast<int>(how)]; }
+
+thread_outcome ended_outcome(lua_State* co) {
+    if (lua_gettop(co) == 0 || lua_type(co, -1) != LUA_TLIGHTUSERDATA) return thread_outcome::none;
+    const void* mark = lua_touserdata(co, -1);
+    for (auto how : {thread_outcome::returned, thread_outcome::raised, thread_outcome::killed})
+        if (mark == end_mark(how)) return how;
+    return thread_outcome::none;
+}
+
+int push_ended_outcome(lua_State* co, lua_State* L) {
+    thread_outcome how = ended_outcome(co);
+    if (how == thread_outcome::killed) {
+        lua_pushboolean(L, 0);
+        lua_pushstring(L, err::killed);
+        return 2;
+    }
+    int n = lua_gettop(co) - 1; // the results, or the traceback, lie below the mark
+    // Neither stack may raise: L can be a joiner that is not running.
+    if (!lua_checkstack(L, n + 2) || !lua_checkstack(co, 1)) {
+        lua_pushboolean(L, 0);
+        lua_pushliteral(L, "too many results");
+        return 2;
+    }
+    lua_pushboolean(L, how == thread_outcome::returned);
+    for (int i = 1; i <= n; ++i) {
+        lua_pushvalue(co, i);
+        lua_xmove(co, L, 1);
+    }
+    return n + 1;
+}
+
 void open_light_thread(lua_State* L, runtime& rt) {
+    // Handles are coroutines, so the methods go on the metatable shared by every coroutine
+    // (one per type in Lua). Another library's metatable is extended, not replaced.
+    lua_newtable(L); // stack: methods
     lua_pushlightuserdata(L, &rt);
-    register_metatable(L, thread_metatable, thread_methods);
+    luaL_setfuncs(L, thread_methods, 1);
+    lua_pushthread(L); // any coroutine stands for its type; stack: methods thread
+    if (!lua_getmetatable(L, -1)) {
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_setmetatable(L, -3);
+    }
+    lua_remove(L, -2);              // stack: methods mt
+    lua_getfield(L, -1, "__index"); // stack: methods mt index
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_pushvalue(L, -2);
+        lua_setfield(L, -2, "__index");
+    } else if (lua_istable(L, -1)) {
+        for (const luaL_Reg* m = thread_methods; m->name != nullptr; ++m) {
+            lua_getfield(L, -3, m->name);
+            lua_setfield(L, -2, m->name);
+        }
+        lua_pop(L, 1);
+    } else {
+        luaL_error(L, "asio: the coroutine metatable's __index is not a table; cannot add "
+                      "the light-thread methods");
+    }
+    lua_pop(L, 2);
     lua_pushlightuserdata(L, &rt);
     luaL_setfuncs(L, thread_functions, 1);
 }

@@ -41,14 +41,13 @@ enum class wait_kind : unsigned char { none, sleep, park, join, io };
 enum class thread_outcome : unsigned char { none, returned, raised, killed };
 
 /**
- * Owned by itself while alive (self_), by its Lua handle, and by every queued completion that
- * names it. Completions carry the token they were issued with; a token that no longer matches
+ * Owned by itself while alive (self_) and by every queued completion that names it. Completions carry the token they were issued with; a token that no longer matches
  * means the wait already ended (timeout, kill, close) and the completion is dropped.
  * The destructor never touches Lua: Lua anchors are released when the thread dies.
  */
 class light_thread {
 public:
-    light_thread(lua_State* co, int co_ref) : co_(co), co_ref_(co_ref) {}
+    light_thread(lua_State* co, int anchor) : co_(co), anchor_(anchor) {}
     light_thread(const light_thread&) = delete;
     light_thread& operator=(const light_thread&) = delete;
 
@@ -73,13 +72,11 @@ private:
 
     std::uint32_t refs_ = 0;
     lua_State* co_;
-    int co_ref_;                    // registry anchor of the coroutine while alive
-    int handle_ref_ = LUA_NOREF;    // registry anchor of the Lua handle while alive
+    int anchor_; // slot of the coroutine in the runtime's anchor table while alive
     std::uint32_t token_ = 0;
     thread_status status_ = thread_status::ready;
     wait_kind kind_ = wait_kind::none;
     bool started_ = false;
-    thread_outcome outcome_ = thread_outcome::none;
     wait_target* target_ = nullptr;
 
     steady_clock::time_point deadline_{};
@@ -96,22 +93,20 @@ public:
     static constexpr std::size_t npos = static_cast<std::size_t>(-1);
 };
 
-/// Metatable name of light-thread handles.
-inline constexpr char thread_metatable[] = "asio.thread";
-
 /**
- * The userdata behind a light-thread handle. It owns nothing, so it needs no finalizer (spawning
- * is hot, and finalizers are dear to LuaJIT's collector): while the thread lives, the thread
- * anchors its handle and th points at it; when the thread dies, th is cleared and the handle keeps
- * how it ended, with any results or the traceback in its environment table.
+ * A light thread's handle is its coroutine: spawning allocates nothing else on the Lua heap, and
+ * asio.current() == coroutine.running(). Once the thread has ended, the top of the coroutine's
+ * stack holds one of these marks (a light userdata) recording how, with the results or the
+ * traceback below it; that is all join needs, and the coroutine lives on only as long as
+ * somebody keeps the handle.
  */
-struct thread_handle {
-    light_thread* th;
-    thread_outcome outcome = thread_outcome::none;
-    bool has_values = false;
-};
+const void* end_mark(thread_outcome how);
+/// How the ended light thread co ended, or none if co is no ended light thread.
+thread_outcome ended_outcome(lua_State* co);
+/// Pushes onto L what join returns for the ended thread co: true, results... | false, err.
+int push_ended_outcome(lua_State* co, lua_State* L);
 
-/// Registers the thread metatable and adds spawn/current/park/wake/sleep/... to the table on top.
+/// Gives coroutines the handle methods (join/kill/status) and adds spawn/current/park/wake/sleep/... to the table on top.
 void open_light_thread(lua_State* L, runtime& rt);
 
 } // namespace lasio

@@ -61,6 +61,9 @@ void runtime::detach(io_object& obj) {
 runtime::runtime(lua_State* L) : scratch_(new char[scratch_size]) {
     aux_ = lua_newthread(L);
     aux_ref_ = ref_value(L);
+    // Live coroutines are anchored in an array indexed by our own free list: cheaper than a
+    // registry reference (luaL_ref also reads and writes the registry's free-list head).
+    lua_newtable(aux_);
     io_.emplace(1);
     timer_.emplace(*io_);
 }
@@ -105,6 +108,7 @@ void runtime::teardown() {
         th->joiners_.clear();
         thread_ptr last = std::move(th->self_);
     }
+    index_.clear();
     timer_.reset();
     io_.reset(); // destroys handlers that never ran, and with them their shared_ptrs
 }
@@ -122,38 +126,38 @@ void runtime::close_all() {
 
 // --- light threads ---------------------------------------------------------------------------
 
-thread_ptr runtime::spawn(lua_State* L, int nargs) {
+light_thread& runtime::spawn(lua_State* L, int nargs) {
     // Always a new coroutine: code keys per-thread data on coroutine.running(), so reusing a
     // finished one would hand a new light thread the old one's identity.
     lua_State* co = lua_newthread(L); // stack: fn args... co
     lua_insert(L, -(nargs + 2));      // stack: co fn args...
     luaL_checkstack(co, nargs + 1 + LUA_MINSTACK, "too many arguments");
     lua_xmove(L, co, nargs + 1); // stack: co
-    int ref = ref_value(L);
-    thread_ptr th(new light_thread(co, ref));
-    th->self_ = th;
+    int anchor;
+    if (!free_anchors_.empty()) {
+        anchor = free_anchors_.back();
+        free_anchors_.pop_back();
+    } else {
+        anchor = ++anchor_top_;
+    }
+    lua_pushvalue(L, -1);
+    lua_xmove(L, aux_, 1);
+    lua_rawseti(aux_, 1, anchor);
+    auto* th = new light_thread(co, anchor);
+    th->self_ = thread_ptr(th);
+    index_.insert(co, th);
     th->next_ = threads_;
-    if (threads_ != nullptr) threads_->prev_ = th.get();
-    threads_ = th.get();
+    if (threads_ != nullptr) threads_->prev_ = th;
+    threads_ = th;
     ++stats_.threads;
     make_ready(*th);
-    return th;
+    return *th;
 }
 
 light_thread& runtime::current(lua_State* L, const char* fn) {
     if (running_ != nullptr && running_->co_ == L) return *running_;
     luaL_error(L, "%s: not called from a light thread", fn);
     return *running_; // not reached
-}
-
-void runtime::push_handle(lua_State* L, light_thread& th) {
-    if (th.handle_ref_ != LUA_NOREF) {
-        push_ref(L, th.handle_ref_);
-        return;
-    }
-    new_object<thread_handle>(L, thread_metatable, thread_handle{&th});
-    lua_pushvalue(L, -1);
-    th.handle_ref_ = ref_value(L);
 }
 
 std::uint32_t runtime::begin_wait(light_thread& th, wait_kind kind, wait_target* target,
@@ -245,84 +249,35 @@ void runtime::resume_now(light_thread& th) {
 }
 
 void runtime::finish(light_thread& th, int resume_status) {
-    thread_ptr keep = th.shared_from_this();
     lua_State* co = th.co_;
-    th.status_ = thread_status::dead;
     if (resume_status == 0) {
-        // The results stay on the dead coroutine's stack, where join finds them.
-        th.outcome_ = thread_outcome::returned;
-    } else {
-        th.outcome_ = thread_outcome::raised;
-        const char* msg = lua_tostring(co, -1);
-        luaL_traceback(aux_, co, msg != nullptr ? msg : "(error object is not a string)", 0);
-        lua_settop(co, 0);
-        lua_pushvalue(aux_, -1);
-        lua_xmove(aux_, co, 1); // stack of co: traceback
-        bool handled = std::any_of(th.joiners_.begin(), th.joiners_.end(), [](const auto& j) {
-            return j.first->status_ == thread_status::waiting && j.first->token_ == j.second;
-        });
-        // A joiner already waiting receives the error; otherwise nobody would ever see it.
-        if (handled) lua_pop(aux_, 1);
-        else report_error();
+        // The results stay on the coroutine's stack, where join finds them.
+        end(th, thread_outcome::returned);
+        return;
     }
+    const char* msg = lua_tostring(co, -1);
+    luaL_traceback(aux_, co, msg != nullptr ? msg : "(error object is not a string)", 0);
+    lua_settop(co, 0);
+    lua_pushvalue(aux_, -1);
+    lua_xmove(aux_, co, 1); // stack of co: traceback
+    bool handled = std::any_of(th.joiners_.begin(), th.joiners_.end(), [](const auto& j) {
+        return j.first->status_ == thread_status::waiting && j.first->token_ == j.second;
+    });
+    // A joiner already waiting receives the error; otherwise nobody would ever see it.
+    if (handled) lua_pop(aux_, 1);
+    else report_error();
+    end(th, thread_outcome::raised);
+}
+
+void runtime::end(light_thread& th, thread_outcome how) {
+    thread_ptr keep = th.shared_from_this();
+    th.status_ = thread_status::dead;
+    lua_State* co = th.co_;
+    // A stack that cannot grow by one slot leaves the thread unmarked: join then calls it no
+    // light thread, which beats raising on a coroutine that is not running.
+    if (lua_checkstack(co, 1)) lua_pushlightuserdata(co, const_cast<void*>(end_mark(how)));
     wake_joiners(th);
     release(th);
-}
-
-int runtime::push_outcome(light_thread& th, lua_State* L) {
-    if (th.outcome_ == thread_outcome::killed) {
-        lua_pushboolean(L, 0);
-        lua_pushstring(L, err::killed);
-        return 2;
-    }
-    lua_State* co = th.co_;
-    int n = lua_gettop(co);
-    luaL_checkstack(L, n + 1, "too many results");
-    lua_pushboolean(L, th.outcome_ == thread_outcome::returned);
-    for (int i = 1; i <= n; ++i) {
-        lua_pushvalue(co, i);
-        lua_xmove(co, L, 1);
-    }
-    return n + 1;
-}
-
-int push_dead_outcome(lua_State* L, int handle_idx) {
-    auto* h = static_cast<thread_handle*>(lua_touserdata(L, handle_idx));
-    if (h->outcome == thread_outcome::killed) {
-        lua_pushboolean(L, 0);
-        lua_pushstring(L, err::killed);
-        return 2;
-    }
-    lua_pushboolean(L, h->outcome == thread_outcome::returned);
-    if (!h->has_values) return 1;
-    lua_getfenv(L, handle_idx);
-    int n = push_packed(L, -1);
-    lua_remove(L, -(n + 1)); // the table
-    return n + 1;
-}
-
-/// Hands how th ended to its handle, which outlives the thread record.
-void runtime::settle_handle(light_thread& th) {
-    push_ref(aux_, th.handle_ref_); // stack of aux: handle
-    auto* h = static_cast<thread_handle*>(lua_touserdata(aux_, -1));
-    h->th = nullptr;
-    h->outcome = th.outcome_;
-    int n = th.outcome_ == thread_outcome::killed ? 0 : lua_gettop(th.co_);
-    if (n > 0) {
-        // Results (or the traceback) are copied only when there are any: most threads return none.
-        luaL_checkstack(aux_, 3, nullptr);
-        lua_createtable(aux_, n, 1);
-        for (int i = 1; i <= n; ++i) {
-            lua_pushvalue(th.co_, i);
-            lua_xmove(th.co_, aux_, 1);
-            lua_rawseti(aux_, -2, i);
-        }
-        lua_pushinteger(aux_, n);
-        lua_setfield(aux_, -2, "n");
-        lua_setfenv(aux_, -2);
-        h->has_values = true;
-    }
-    lua_pop(aux_, 1);
 }
 
 void runtime::wake_joiners(light_thread& th) {
@@ -332,7 +287,7 @@ void runtime::wake_joiners(light_thread& th) {
     for (auto& [joiner, token] : joiners) {
         lua_State* jco = claim(*joiner, token);
         if (jco == nullptr) continue;
-        push_outcome(th, jco);
+        push_ended_outcome(th.co_, jco);
         make_ready(*joiner);
     }
 }
@@ -348,9 +303,10 @@ void runtime::release(light_thread& th) {
     th.status_ = thread_status::dead;
     th.target_ = nullptr;
     th.joiners_.clear();
-    if (th.handle_ref_ != LUA_NOREF) settle_handle(th);
-    unref_value(aux_, th.co_ref_);
-    unref_value(aux_, th.handle_ref_);
+    index_.erase(th.co_);
+    lua_pushnil(aux_);
+    lua_rawseti(aux_, 1, th.anchor_);
+    free_anchors_.push_back(th.anchor_);
     th.self_.reset();
 }
 
@@ -361,10 +317,7 @@ void runtime::kill(light_thread& th) {
         th.target_->cancel_wait(th, nullptr);
     th.target_ = nullptr;
     ++th.token_;
-    th.status_ = thread_status::dead;
-    th.outcome_ = thread_outcome::killed;
-    wake_joiners(th);
-    release(th);
+    end(th, thread_outcome::killed);
 }
 
 void runtime::add_joiner(light_thread& target, light_thread& joiner, std::uint32_t token) {

@@ -4,6 +4,7 @@
 
 #include "deadline_queue.hpp"
 #include "light_thread.hpp"
+#include "thread_index.hpp"
 
 #include <lua.hpp>
 
@@ -83,13 +84,16 @@ public:
     static constexpr std::size_t scratch_size = 64 * 1024;
 
     // --- light threads -------------------------------------------------------------------
-    /// Starts fn(args...) from the top nargs+1 values of L (popped); the first resume is posted.
-    thread_ptr spawn(lua_State* L, int nargs);
+    /**
+     * Starts fn(args...) from the top nargs+1 values of L, which it replaces by the new thread's
+     * handle (its coroutine); the first resume is posted.
+     */
+    light_thread& spawn(lua_State* L, int nargs);
     /// The running light thread if L is it, else raises "<fn>: not called from a light thread".
     light_thread& current(lua_State* L, const char* fn);
     light_thread* running() const { return running_; }
-    /// Pushes the unique handle of a live thread.
-    void push_handle(lua_State* L, light_thread& th);
+    /// The live light thread whose coroutine is co, if any.
+    light_thread* find(const lua_State* co) const { return index_.find(co); }
 
     /**
      * Marks th as waiting (on target, or on nothing for sleep/park/join) with an optional
@@ -112,8 +116,6 @@ public:
     bool take_fast_path() { return fast_budget_ > 0 ? (--fast_budget_, true) : false; }
     /// Registers joiner (now waiting with token) to be resumed with target's results.
     void add_joiner(light_thread& target, light_thread& joiner, std::uint32_t token);
-    /// Pushes how a dead thread ended: true, results... | false, traceback | false, "killed".
-    int push_outcome(light_thread& th, lua_State* L);
     /// Ends th at its current wait; joiners get false, "killed". No-op when already dead.
     void kill(light_thread& th);
 
@@ -137,6 +139,8 @@ public:
 
 private:
     void finish(light_thread& th, int resume_status);
+    /// Ends th's life as a light thread: marks its coroutine with how, wakes joiners, releases.
+    void end(light_thread& th, thread_outcome how);
 
     void wake_joiners(light_thread& th);
     void release(light_thread& th);
@@ -144,12 +148,14 @@ private:
     void drain_ready();
     void arm_timer();
     void forget_deadline(light_thread& th);
-    void settle_handle(light_thread& th);
     void on_deadlines();
     void fire_timeout(light_thread& th);
 
-    lua_State* aux_;
+    lua_State* aux_; // stack slot 1: the anchor table of live coroutines
     int aux_ref_;
+    std::vector<int> free_anchors_;
+    int anchor_top_ = 0;
+    thread_index index_;
     int error_handler_ref_ = LUA_NOREF;
     bool closing_ = false;
     bool drain_posted_ = false;
@@ -167,9 +173,6 @@ private:
     std::optional<net::io_context> io_;
     std::optional<net::steady_timer> timer_;
 };
-
-/// Pushes how the dead thread of the handle at idx ended (what join returns).
-int push_dead_outcome(lua_State* L, int handle_idx);
 
 /// Pushes the module's runtime for L, creating it on first use (luaopen_asio_core).
 runtime& open_runtime(lua_State* L);

@@ -82,6 +82,7 @@ void server::spawn_handler() {
     push_ref(A, handler_ref_);
     lua_insert(A, -2); // stack of aux: handler connection
     rt_->spawn(A, 1);
+    lua_pop(A, 1); // the handle: nobody joins an accept handler
 }
 
 void server::close() {

@@ -21,6 +21,7 @@ function M.install(asio, W)
 
   local function is_thread(v)
     local tv = type(v)
+    if tv == 'thread' then return true end -- handles are coroutines; join checks the rest
     if tv ~= 'userdata' and tv ~= 'table' then return false end
     local ok, join = pcall(function() return v.join end)
     return ok and type(join) == 'function'
