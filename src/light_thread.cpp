@@ -41,9 +41,10 @@ thread_arg check_thread(lua_State* L, int idx) {
     return {co, live};
 }
 
+/// Upvalues: the runtime, the anchor table (spawning is hot: no lookup for either).
 int l_spawn(lua_State* L) {
     luaL_checktype(L, 1, LUA_TFUNCTION);
-    runtime::from(L).spawn(L, lua_gettop(L) - 1);
+    runtime::from(L).spawn(L, lua_gettop(L) - 1, lua_upvalueindex(2));
     return 1;
 }
 
@@ -154,7 +155,6 @@ const luaL_Reg thread_methods[] = {
 };
 
 const luaL_Reg thread_functions[] = {
-    {"spawn_light_thread", l_spawn},
     {"current", l_current},
     {"park", l_park},
     {"wake", l_wake},
@@ -249,6 +249,10 @@ void open_light_thread(lua_State* L, runtime& rt) {
     lua_pop(L, 2);
     lua_pushlightuserdata(L, &rt);
     luaL_setfuncs(L, thread_functions, 1);
+    lua_pushlightuserdata(L, &rt);
+    rt.push_anchors(L);
+    lua_pushcclosure(L, l_spawn, 2);
+    lua_setfield(L, -2, "spawn_light_thread");
 }
 
 } // namespace lasio

@@ -126,13 +126,9 @@ void runtime::close_all() {
 
 // --- light threads ---------------------------------------------------------------------------
 
-light_thread& runtime::spawn(lua_State* L, int nargs) {
-    // Always a new coroutine: code keys per-thread data on coroutine.running(), so reusing a
-    // finished one would hand a new light thread the old one's identity.
+light_thread& runtime::spawn(lua_State* L, int nargs, int anchors) {
+    // Always a new coroutine: its identity is the thread's handle, never to be handed on.
     lua_State* co = lua_newthread(L); // stack: fn args... co
-    lua_insert(L, -(nargs + 2));      // stack: co fn args...
-    luaL_checkstack(co, nargs + 1 + LUA_MINSTACK, "too many arguments");
-    lua_xmove(L, co, nargs + 1); // stack: co
     int anchor;
     if (!free_anchors_.empty()) {
         anchor = free_anchors_.back();
@@ -141,8 +137,10 @@ light_thread& runtime::spawn(lua_State* L, int nargs) {
         anchor = ++anchor_top_;
     }
     lua_pushvalue(L, -1);
-    lua_xmove(L, aux_, 1);
-    lua_rawseti(aux_, 1, anchor);
+    lua_rawseti(L, anchors, anchor);
+    lua_insert(L, -(nargs + 2)); // stack: co fn args...
+    luaL_checkstack(co, nargs + 1 + LUA_MINSTACK, "too many arguments");
+    lua_xmove(L, co, nargs + 1); // stack: co
     auto* th = new light_thread(co, anchor);
     th->self_ = thread_ptr(th);
     index_.insert(co, th);
@@ -152,6 +150,11 @@ light_thread& runtime::spawn(lua_State* L, int nargs) {
     ++stats_.threads;
     make_ready(*th);
     return *th;
+}
+
+void runtime::push_anchors(lua_State* L) {
+    lua_pushvalue(aux_, aux_anchors);
+    lua_xmove(aux_, L, 1);
 }
 
 light_thread& runtime::current(lua_State* L, const char* fn) {
@@ -292,8 +295,7 @@ void runtime::wake_joiners(light_thread& th) {
     }
 }
 
-void runtime::release(light_thread& th) {
-    thread_ptr keep = th.shared_from_this();
+void runtime::release(light_thread& th) { // end() keeps th alive across this
     if (th.prev_ != nullptr) th.prev_->next_ = th.next_;
     else if (threads_ == &th) threads_ = th.next_;
     if (th.next_ != nullptr) th.next_->prev_ = th.prev_;

@@ -86,9 +86,13 @@ public:
     // --- light threads -------------------------------------------------------------------
     /**
      * Starts fn(args...) from the top nargs+1 values of L, which it replaces by the new thread's
-     * handle (its coroutine); the first resume is posted.
+     * handle (its coroutine); the first resume is posted. anchors is an index, valid in L, of
+     * the anchor table (push_anchors); spawning from aux() can use aux_anchors.
      */
-    light_thread& spawn(lua_State* L, int nargs);
+    light_thread& spawn(lua_State* L, int nargs, int anchors);
+    static constexpr int aux_anchors = 1;
+    /// Pushes the anchor table of live coroutines (for a spawning function's upvalue).
+    void push_anchors(lua_State* L);
     /// The running light thread if L is it, else raises "<fn>: not called from a light thread".
     light_thread& current(lua_State* L, const char* fn);
     light_thread* running() const { return running_; }
