@@ -85,7 +85,27 @@ describe("asio.resolve", function()
     end)
   end)
 
+  it("takes a timeout: 0 never waits, a short one answers or times out cleanly", function()
+    run(function()
+      assert.same({ nil, 'timeout' }, { asio.resolve('localhost', nil, 0) })
+      assert.same({ '127.0.0.1' }, asio.resolve('127.0.0.1', nil, 0))
+      local v4 = assert(asio.resolve('localhost', 'inet', 5))
+      assert.equal('127.0.0.1', v4[1])
+      -- Which one wins a 1 ns race is up to the machine; either answer must be well formed.
+      local answers = {}
+      for i = 1, 20 do
+        local addrs, err = asio.resolve('localhost', 'inet', 1e-9)
+        if addrs then assert.equal('127.0.0.1', addrs[1]) else assert.equal('timeout', err) end
+        answers[#answers + 1] = addrs and 'addrs' or err
+      end
+      assert.equal(20, #answers)
+      while asio._stats().pending > 0 do asio.sleep(0.01) end
+    end)
+  end)
+
   it("raises for bad arguments and outside a light thread", function()
+    assert.has_error(function() asio.resolve('localhost', nil, -1) end)
+    assert.has_error(function() asio.resolve('localhost', nil, 'soon') end)
     assert.has_error(function() asio.resolve() end)
     assert.has_error(function() asio.resolve('localhost', 'ipx') end)
     assert.has_error(function() asio.resolve('localhost') end, "resolve: not called from a light thread")

@@ -117,6 +117,7 @@ int l_resolve(lua_State* L) {
     static const char* const families[] = {"inet", "inet6", nullptr};
     int family = AF_UNSPEC;
     if (!lua_isnoneornil(L, 2)) family = luaL_checkoption(L, 2, nullptr, families) == 0 ? AF_INET : AF_INET6;
+    double timeout = opt_timeout(L, 3);
     light_thread& th = rt.current(L, "resolve");
     if (len == 0 || std::memchr(host, '\0', len) != nullptr) return push_fail(L, "host not found");
     std::string name(host, len);
@@ -128,7 +129,9 @@ int l_resolve(lua_State* L) {
             return push_fail(L, "address family not supported");
         return push_addresses(L, {literal});
     }
-    return resolve_and_yield(L, rt, th, name, family, -1,
+    // Like every timed wait of the library, 0 never waits: only a literal answers at once.
+    if (timeout == 0) return push_fail(L, err::timeout);
+    return resolve_and_yield(L, rt, th, name, family, timeout,
                              [](lua_State* co, const error_code& ec, const std::vector<net::ip::address>& addrs) {
                                  if (ec) return push_fail(co, ec);
                                  return push_addresses(co, addrs);
