@@ -220,9 +220,10 @@ int l_unix_connect(lua_State* L) {
     std::string name = opts.server_name.value_or(std::string());
     auto c = std::make_shared<connector>(rt.shared_from_this(), opts, std::move(name));
     double timeout = opts.timeout >= 0 ? opts.timeout : opts.timeouts.connect;
+    int suspended = lua_yield(L, 0); // first: see l_connect
     std::uint32_t token = rt.begin_wait(th, wait_kind::io, c.get(), timeout);
     c->start_local(th, token, *ep);
-    return lua_yield(L, 0);
+    return suspended;
 }
 
 int l_connect(lua_State* L) {
@@ -238,9 +239,12 @@ int l_connect(lua_State* L) {
     std::string name = opts.server_name.value_or(h);
     auto c = std::make_shared<connector>(rt.shared_from_this(), opts, std::move(name));
     double timeout = opts.timeout >= 0 ? opts.timeout : opts.timeouts.connect;
+    // Yield first: where the coroutine cannot yield (inside a call from C) it raises, and no
+    // wait has been committed yet. Nothing below touches L's stack.
+    int suspended = lua_yield(L, 0);
     std::uint32_t token = rt.begin_wait(th, wait_kind::io, c.get(), timeout);
     c->start(th, token, h, *port);
-    return lua_yield(L, 0);
+    return suspended;
 }
 
 } // namespace lasio

@@ -59,8 +59,10 @@ int l_park(lua_State* L) {
     auto& rt = runtime::from(L);
     double timeout = opt_timeout(L, 1);
     light_thread& th = rt.current(L, "park");
+    // Yield first: where the coroutine cannot yield it raises, and nothing has changed yet.
+    int suspended = lua_yield(L, 0);
     rt.begin_wait(th, wait_kind::park, nullptr, timeout);
-    return lua_yield(L, 0);
+    return suspended;
 }
 
 int l_wake(lua_State* L) {
@@ -87,8 +89,9 @@ int l_sleep(lua_State* L) {
     if (seconds != seconds) luaL_argerror(L, 1, "not a number");
     light_thread& th = rt.current(L, "sleep");
     if (seconds <= 0) return rt.bounce(L, th, 0);
+    int suspended = lua_yield(L, 0); // first, as in park
     rt.begin_wait(th, wait_kind::sleep, nullptr, seconds);
-    return lua_yield(L, 0);
+    return suspended;
 }
 
 int l_yield(lua_State* L) {
@@ -110,9 +113,10 @@ int l_thread_join(lua_State* L) {
     light_thread& target = *live;
     light_thread& self = rt.current(L, "join");
     if (&self == &target) return luaL_error(L, "join: a light thread cannot join itself");
+    int suspended = lua_yield(L, 0); // first, as in park
     std::uint32_t token = rt.begin_wait(self, wait_kind::join, nullptr, timeout);
     rt.add_joiner(target, self, token);
-    return lua_yield(L, 0);
+    return suspended;
 }
 
 int l_thread_kill(lua_State* L) {
@@ -123,9 +127,11 @@ int l_thread_kill(lua_State* L) {
     if (&target == rt.running()) {
         if (target.co() != L)
             return luaL_error(L, "kill: a light thread cannot kill itself from a nested coroutine");
+        // Yield first, as in park; the end mark kill pushes is then what the thread yields,
+        // and stays on its stack where join looks. Never resumed: it ends here.
+        int suspended = lua_yield(L, 0);
         rt.kill(target);
-        // Never resumed: it ends here. Yielding the end mark leaves it where join looks.
-        return lua_yield(L, 1);
+        return suspended;
     }
     rt.kill(target);
     return 0;

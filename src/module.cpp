@@ -20,9 +20,13 @@ namespace lasio {
 
 namespace {
 
+/// The loop is driven from outside only: a nested run would wait on its own caller's work.
 void refuse_inside_light_thread(lua_State* L, const char* fn) {
-    if (runtime::from(L).running() != nullptr)
+    auto& rt = runtime::from(L);
+    if (rt.running() != nullptr)
         luaL_error(L, "%s: cannot be called from a light thread (it would block the loop)", fn);
+    if (rt.in_loop())
+        luaL_error(L, "%s: cannot be called while the loop runs (from an error handler or a finalizer)", fn);
 }
 
 int l_run(lua_State* L) {

@@ -104,10 +104,13 @@ int push_addresses(lua_State* L, const std::vector<net::ip::address>& addrs) {
 
 int resolve_and_yield(lua_State* L, runtime& rt, light_thread& th, const std::string& host, int family,
                       double timeout, resolve_done done) {
+    // Yield first: where the coroutine cannot yield (inside a call from C) it raises, and no
+    // wait has been committed yet. Nothing below touches L's stack.
+    int suspended = lua_yield(L, 0);
     auto op = std::make_shared<resolve_op>(rt.shared_from_this(), family, std::move(done));
     std::uint32_t token = rt.begin_wait(th, wait_kind::io, op.get(), timeout);
     op->start(th, token, host);
-    return lua_yield(L, 0);
+    return suspended;
 }
 
 int l_resolve(lua_State* L) {

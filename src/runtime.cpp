@@ -62,8 +62,12 @@ runtime::runtime(lua_State* L) : scratch_(new char[scratch_size]) {
     aux_ = lua_newthread(L);
     aux_ref_ = ref_value(L);
     // Live coroutines are anchored in an array indexed by our own free list: cheaper than a
-    // registry reference (luaL_ref also reads and writes the registry's free-list head).
-    lua_newtable(aux_);
+    // registry reference (luaL_ref also reads and writes the registry's free-list head). The
+    // array sits at slot 1 of a thread of its own that never runs Lua, so slot 1 stays put
+    // (aux_ does run Lua: the error handler).
+    anchors_ = lua_newthread(L);
+    anchors_ref_ = ref_value(L);
+    lua_newtable(anchors_);
     io_.emplace(1);
     timer_.emplace(*io_);
 }
@@ -137,7 +141,12 @@ light_thread& runtime::spawn(lua_State* L, int nargs, int anchors) {
         anchor = ++anchor_top_;
     }
     lua_pushvalue(L, -1);
-    lua_rawseti(L, anchors, anchor);
+    if (anchors != 0) {
+        lua_rawseti(L, anchors, anchor);
+    } else {
+        lua_xmove(L, anchors_, 1);
+        lua_rawseti(anchors_, 1, anchor);
+    }
     lua_insert(L, -(nargs + 2)); // stack: co fn args...
     luaL_checkstack(co, nargs + 1 + LUA_MINSTACK, "too many arguments");
     lua_xmove(L, co, nargs + 1); // stack: co
@@ -153,8 +162,8 @@ light_thread& runtime::spawn(lua_State* L, int nargs, int anchors) {
 }
 
 void runtime::push_anchors(lua_State* L) {
-    lua_pushvalue(aux_, aux_anchors);
-    lua_xmove(aux_, L, 1);
+    lua_pushvalue(anchors_, 1);
+    lua_xmove(anchors_, L, 1);
 }
 
 light_thread& runtime::current(lua_State* L, const char* fn) {
@@ -215,9 +224,11 @@ void runtime::drain_ready() {
 }
 
 int runtime::bounce(lua_State* L, light_thread& th, int nresults) {
+    int suspended = lua_yield(L, nresults); // raises where L cannot yield: change nothing before
     th.status_ = thread_status::ready;
-    return lua_yield(L, nresults);
+    return suspended;
 }
+
 
 void runtime::resume_now(light_thread& th) {
     thread_ptr keep = th.shared_from_this();
@@ -266,13 +277,16 @@ void runtime::finish(light_thread& th, int resume_status) {
     bool handled = std::any_of(th.joiners_.begin(), th.joiners_.end(), [](const auto& j) {
         return j.first->status_ == thread_status::waiting && j.first->token_ == j.second;
     });
+    // The thread is over before the error handler runs: whatever the handler does with it (kill,
+    // join, asio._close_all) then sees an ended thread.
+    end(th, thread_outcome::raised);
     // A joiner already waiting receives the error; otherwise nobody would ever see it.
     if (handled) lua_pop(aux_, 1);
     else report_error();
-    end(th, thread_outcome::raised);
 }
 
 void runtime::end(light_thread& th, thread_outcome how) {
+    if (!th.alive()) return;
     thread_ptr keep = th.shared_from_this();
     th.status_ = thread_status::dead;
     lua_State* co = th.co_;
@@ -306,8 +320,8 @@ void runtime::release(light_thread& th) { // end() keeps th alive across this
     th.target_ = nullptr;
     th.joiners_.clear();
     index_.erase(th.co_);
-    lua_pushnil(aux_);
-    lua_rawseti(aux_, 1, th.anchor_);
+    lua_pushnil(anchors_);
+    lua_rawseti(anchors_, 1, th.anchor_);
     free_anchors_.push_back(th.anchor_);
     th.self_.reset();
 }
@@ -384,6 +398,11 @@ void runtime::fire_timeout(light_thread& th) {
 // --- loop and errors ----------------------------------------------------------------------------
 
 std::size_t runtime::run(int mode, double timeout) {
+    struct loop_guard {
+        bool& flag;
+        explicit loop_guard(bool& f) : flag(f) { flag = true; }
+        ~loop_guard() { flag = false; }
+    } guard(in_loop_);
     if (io_->stopped()) io_->restart();
     switch (mode) {
     case 1:

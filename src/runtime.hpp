@@ -86,11 +86,10 @@ public:
     // --- light threads -------------------------------------------------------------------
     /**
      * Starts fn(args...) from the top nargs+1 values of L, which it replaces by the new thread's
-     * handle (its coroutine); the first resume is posted. anchors is an index, valid in L, of
-     * the anchor table (push_anchors); spawning from aux() can use aux_anchors.
+     * handle (its coroutine); the first resume is posted. anchors: an index, valid in L, of the
+     * anchor table (push_anchors; a hot caller keeps it as an upvalue), or 0 to look it up.
      */
-    light_thread& spawn(lua_State* L, int nargs, int anchors);
-    static constexpr int aux_anchors = 1;
+    light_thread& spawn(lua_State* L, int nargs, int anchors = 0);
     /// Pushes the anchor table of live coroutines (for a spawning function's upvalue).
     void push_anchors(lua_State* L);
     /// The running light thread if L is it, else raises "<fn>: not called from a light thread".
@@ -102,7 +101,9 @@ public:
     /**
      * Marks th as waiting (on target, or on nothing for sleep/park/join) with an optional
      * timeout in seconds (< 0: none) and returns the token completions must present.
-     * The caller then returns lua_yield(L, 0).
+     * The caller calls lua_yield(L, 0) first and returns its value after this: lua_yield raises
+     * where the coroutine cannot yield (inside a call from C), and must do so before any wait
+     * is committed.
      */
     std::uint32_t begin_wait(light_thread& th, wait_kind kind, wait_target* target, double timeout);
     /**
@@ -116,6 +117,7 @@ public:
     void make_ready(light_thread& th);
     /// Yields the running thread with the top nresults values as what its call returns, later.
     int bounce(lua_State* L, light_thread& th, int nresults);
+
     /// Whether a call may return at once without yielding (bounds one thread's monopoly).
     bool take_fast_path() { return fast_budget_ > 0 ? (--fast_budget_, true) : false; }
     /// Registers joiner (now waiting with token) to be resumed with target's results.
@@ -127,6 +129,8 @@ public:
     void stop() { io_->stop(); }
     /// Runs handlers until no work is left (or stop); mode: 0 run, 1 poll, 2 run_for(timeout).
     std::size_t run(int mode, double timeout);
+    /// Whether run() is on the stack (its handlers may call Lua: error handlers, finalizers).
+    bool in_loop() const { return in_loop_; }
 
     // --- errors ---------------------------------------------------------------------------
     void set_error_handler(lua_State* L, int idx);
@@ -155,14 +159,17 @@ private:
     void on_deadlines();
     void fire_timeout(light_thread& th);
 
-    lua_State* aux_; // stack slot 1: the anchor table of live coroutines
+    lua_State* aux_;
     int aux_ref_;
+    lua_State* anchors_; // slot 1: the anchor table of live coroutines; never runs Lua
+    int anchors_ref_;
     std::vector<int> free_anchors_;
     int anchor_top_ = 0;
     thread_index index_;
     int error_handler_ref_ = LUA_NOREF;
     bool closing_ = false;
     bool drain_posted_ = false;
+    bool in_loop_ = false;
     int fast_budget_ = 0;
     light_thread* running_ = nullptr;
     light_thread* threads_ = nullptr; // intrusive list of live threads

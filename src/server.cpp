@@ -81,7 +81,7 @@ void server::spawn_handler() {
     // stack of aux: connection
     push_ref(A, handler_ref_);
     lua_insert(A, -2); // stack of aux: handler connection
-    rt_->spawn(A, 1, runtime::aux_anchors);
+    rt_->spawn(A, 1);
     lua_pop(A, 1); // the handle: nobody joins an accept handler
 }
 

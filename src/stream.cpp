@@ -173,6 +173,9 @@ int stream::read(lua_State* L, light_thread& th, read_request req) {
     if (fast) {
         if (int n = advance_read(req, [L] { return L; })) return n;
     }
+    // Yield first: where the coroutine cannot yield (inside a call from C) it raises, and no
+    // wait has been committed yet. Nothing below touches L's stack.
+    int suspended = lua_yield(L, 0);
     request_ = std::move(req);
     reader_.th = th.shared_from_this();
     reader_.token = rt_->begin_wait(th, wait_kind::io, this, timeouts_.read);
@@ -184,7 +187,7 @@ int stream::read(lua_State* L, light_thread& th, read_request req) {
         read_waiting_ = true;
         net::post(rt_->io(), [self = shared_from_this()] { self->on_read_ready({}); });
     }
-    return lua_yield(L, 0);
+    return suspended;
 }
 
 void stream::start_read_wait() {
@@ -337,6 +340,9 @@ int stream::write(lua_State* L, light_thread& th, int data_idx) {
         skip = 0;
     }
     wtotal_ = total;
+    // Yield only now that the rest is copied (the next write starts by clearing the buffer, so a
+    // yield that raises inside a call from C leaves nothing behind); commit the wait after it.
+    int suspended = lua_yield(L, 0);
     writer_.th = th.shared_from_this();
     writer_.token = rt_->begin_wait(th, wait_kind::io, this, timeouts_.send);
     if (fast || tls_) {
@@ -346,7 +352,7 @@ int stream::write(lua_State* L, light_thread& th, int data_idx) {
         write_waiting_ = true;
         net::post(rt_->io(), [self = shared_from_this()] { self->on_write_ready({}); });
     }
-    return lua_yield(L, 0);
+    return suspended;
 }
 
 void stream::start_write_wait() {

@@ -303,8 +303,11 @@ int l_tls_handshake(lua_State* L) {
         s.close(false);
         return push_fail(L, ec);
     }
+    // Where the coroutine cannot yield this raises, and the handshake goes on with nobody
+    // waiting for it; commit the wait only once the yield is certain.
+    int suspended = lua_yield(L, 0);
     w->wait(th, rt.begin_wait(th, wait_kind::io, w.get(), timeout));
-    return lua_yield(L, 0);
+    return suspended;
 }
 
 int l_tls_shutdown(lua_State* L) {
@@ -328,8 +331,9 @@ int l_tls_shutdown(lua_State* L) {
         if (sp->rt().closing()) return;
         w->on_done(ec);
     });
+    int suspended = lua_yield(L, 0); // first, as in tls_handshake
     w->wait(th, rt.begin_wait(th, wait_kind::io, w.get(), timeout));
-    return lua_yield(L, 0);
+    return suspended;
 }
 
 int l_tls_info(lua_State* L) {

@@ -77,6 +77,9 @@ int udp_socket::receive(lua_State* L, light_thread& th, std::size_t max, bool wi
     if (fast) {
         if (int n = try_receive([L] { return L; })) return n;
     }
+    // Yield first: where the coroutine cannot yield (inside a call from C) it raises, and no
+    // wait has been committed yet. Nothing below touches L's stack.
+    int suspended = lua_yield(L, 0);
     reader_.th = th.shared_from_this();
     reader_.token = rt_->begin_wait(th, wait_kind::io, this, timeout_);
     if (fast) {
@@ -87,7 +90,7 @@ int udp_socket::receive(lua_State* L, light_thread& th, std::size_t max, bool wi
         receive_waiting_ = true;
         net::post(rt_->io(), [self = shared_from_this()] { self->on_receive_ready({}); });
     }
-    return lua_yield(L, 0);
+    return suspended;
 }
 
 void udp_socket::start_receive_wait() {
@@ -142,10 +145,12 @@ int udp_socket::send(lua_State* L, light_thread& th, std::string_view data, cons
     wbuf_.assign(data.data(), data.size());
     if (to != nullptr) wto_ = *to;
     else wto_.reset();
+    // Yield before committing the wait (see recv); only a send that waits reads wbuf_.
+    int suspended = lua_yield(L, 0);
     writer_.th = th.shared_from_this();
     writer_.token = rt_->begin_wait(th, wait_kind::io, this, timeout_);
     start_send_wait();
-    return lua_yield(L, 0);
+    return suspended;
 }
 
 void udp_socket::start_send_wait() {
