@@ -47,8 +47,7 @@ int l_run_once(lua_State* L) {
     refuse_inside_light_thread(L, "run_once");
     auto& rt = runtime::from(L);
     rt.run(2, timeout);
-    // stopped() after run_for: out of work (or asio.stop()); otherwise the time ran out first.
-    lua_pushboolean(L, !rt.io().stopped());
+    lua_pushboolean(L, rt.work_may_remain());
     return 1;
 }
 

@@ -404,15 +404,16 @@ std::size_t runtime::run(int mode, double timeout) {
         ~loop_guard() { flag = false; }
     } guard(in_loop_);
     if (io_->stopped()) io_->restart();
-    switch (mode) {
-    case 1:
-        return io_->poll();
-    case 2:
-        return io_->run_for(std::chrono::duration_cast<steady_clock::duration>(
+    if (mode == 1) return io_->poll();
+    if (mode == 0) return io_->run();
+    // run_for alone would run nothing for a timeout of 0 (or any that has passed on entry):
+    // what is ready runs first, then the wait for more.
+    stop_requested_ = false;
+    std::size_t n = io_->poll();
+    if (!io_->stopped() && timeout > 0)
+        n += io_->run_for(std::chrono::duration_cast<steady_clock::duration>(
             std::chrono::duration<double>(std::min(timeout, max_timeout_seconds))));
-    default:
-        return io_->run();
-    }
+    return n;
 }
 
 void runtime::set_error_handler(lua_State* L, int idx) {

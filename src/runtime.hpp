@@ -126,9 +126,17 @@ public:
     void kill(light_thread& th);
 
     // --- loop ----------------------------------------------------------------------------
-    void stop() { io_->stop(); }
-    /// Runs handlers until no work is left (or stop); mode: 0 run, 1 poll, 2 run_for(timeout).
+    void stop() {
+        stop_requested_ = true;
+        io_->stop();
+    }
+    /**
+     * Runs handlers until no work is left (or stop); mode: 0 run, 1 poll, 2 poll then run for
+     * up to timeout seconds. Returns the number of handlers run.
+     */
     std::size_t run(int mode, double timeout);
+    /// After run(2, ...): whether work may remain (an asio.stop() cut it short, or it timed out).
+    bool work_may_remain() const { return stop_requested_ || !io_->stopped(); }
     /// Whether run() is on the stack (its handlers may call Lua: error handlers, finalizers).
     bool in_loop() const { return in_loop_; }
 
@@ -170,6 +178,7 @@ private:
     bool closing_ = false;
     bool drain_posted_ = false;
     bool in_loop_ = false;
+    bool stop_requested_ = false;
     int fast_budget_ = 0;
     light_thread* running_ = nullptr;
     light_thread* threads_ = nullptr; // intrusive list of live threads
