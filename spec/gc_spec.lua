@@ -43,4 +43,33 @@ describe("garbage collection", function()
     end)
   end)
 
+  it("a finalizer called by hand on something else, or twice, does nothing", function()
+    run(function()
+      local srv, port = helpers.server(function(conn) conn:close() end)
+      local conn = assert(asio.connect('127.0.0.1', port))
+      local u = assert(asio.udp('127.0.0.1', 0))
+      local objects = { srv, conn, u }
+      if asio.tls_context then
+        objects[#objects + 1] = asio.tls_context { mode = 'client', verify = false }
+      end
+      local strangers = { newproxy(), newproxy(true), io.stdout, {}, 'x', 42, false }
+      for _, obj in ipairs(objects) do
+        local gc = getmetatable(obj).__gc
+        for _, other in ipairs(strangers) do gc(other) end
+        for _, other in ipairs(objects) do
+          if getmetatable(other) ~= getmetatable(obj) then gc(other) end
+        end
+      end
+      -- the objects are intact: they still work and close normally
+      assert.equal(tostring(conn):match('^asio.connection %('), 'asio.connection (')
+      assert.truthy(u:local_address())
+      u:close()
+      conn:close()
+      srv:close()
+      for _, obj in ipairs(objects) do
+        local gc = getmetatable(obj).__gc
+        gc(obj); gc(obj) -- by hand, twice: the second call finds nothing left to do
+      end
+    end)
+  end)
 end)

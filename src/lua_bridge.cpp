@@ -44,14 +44,19 @@ void push_metatable(lua_State* L, const char* name) {
     lua_rawget(L, LUA_REGISTRYINDEX);
 }
 
-void* check_userdata(lua_State* L, int idx, const char* name) {
+void* test_userdata(lua_State* L, int idx, const char* name) {
     void* p = lua_touserdata(L, idx);
-    if (p != nullptr && lua_getmetatable(L, idx)) {
+    if (p != nullptr && lua_type(L, idx) == LUA_TUSERDATA && lua_getmetatable(L, idx)) {
         push_metatable(L, name);
         bool same = lua_rawequal(L, -1, -2) != 0;
         lua_pop(L, 2);
         if (same) return p;
     }
+    return nullptr;
+}
+
+void* check_userdata(lua_State* L, int idx, const char* name) {
+    if (void* p = test_userdata(L, idx, name)) return p;
     luaL_typerror(L, idx, name);
     return nullptr;
 }

@@ -35,6 +35,8 @@ void push_ref(lua_State* L, int ref);
 void push_metatable(lua_State* L, const char* name);
 /// Like luaL_checkudata, through the address-keyed metatable.
 void* check_userdata(lua_State* L, int idx, const char* name);
+/// Like check_userdata, but nullptr instead of an error.
+void* test_userdata(lua_State* L, int idx, const char* name);
 /// Also keys the metatable on top of the stack by the address of name.
 void key_metatable(lua_State* L, const char* name);
 
@@ -55,6 +57,15 @@ T* new_object(lua_State* L, const char* metatable, Args&&... args) {
 template <class T>
 T& check_object(lua_State* L, int idx, const char* metatable) {
     return *static_cast<T*>(check_userdata(L, idx, metatable));
+}
+
+/**
+ * The T a __gc was called on, or nullptr when idx is not one of ours (or was finalized already):
+ * metatables are reachable from Lua, so a script can call __gc on anything.
+ */
+template <class T>
+T* finalizable_object(lua_State* L, int idx, const char* metatable) {
+    return static_cast<T*>(test_userdata(L, idx, metatable));
 }
 
 /// Runs T's destructor once; __gc may be called again on a resurrected object.

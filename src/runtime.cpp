@@ -29,8 +29,9 @@ struct runtime_holder {
 };
 
 int l_runtime_gc(lua_State* L) {
-    auto* holder = static_cast<runtime_holder*>(lua_touserdata(L, 1));
-    if (holder != nullptr && holder->rt) holder->rt->teardown();
+    auto* holder = finalizable_object<runtime_holder>(L, 1, runtime_metatable);
+    if (holder == nullptr) return 0;
+    if (holder->rt) holder->rt->teardown();
     destroy_object<runtime_holder>(L, 1);
     return 0;
 }

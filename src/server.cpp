@@ -132,8 +132,9 @@ int l_server_tostring(lua_State* L) {
 }
 
 int l_server_gc(lua_State* L) {
-    auto* h = static_cast<server_handle*>(lua_touserdata(L, 1));
-    if (h != nullptr && h->s) h->s->close();
+    auto* h = finalizable_object<server_handle>(L, 1, server_metatable);
+    if (h == nullptr) return 0;
+    if (h->s) h->s->close();
     destroy_object<server_handle>(L, 1);
     return 0;
 }

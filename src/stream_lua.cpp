@@ -203,8 +203,9 @@ int l_tostring(lua_State* L) {
 }
 
 int l_gc(lua_State* L) {
-    auto* h = static_cast<stream_handle*>(lua_touserdata(L, 1));
-    if (h != nullptr && h->s) h->s->close(false);
+    auto* h = finalizable_object<stream_handle>(L, 1, stream_metatable);
+    if (h == nullptr) return 0;
+    if (h->s) h->s->close(false);
     destroy_object<stream_handle>(L, 1);
     return 0;
 }

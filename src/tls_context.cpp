@@ -233,6 +233,7 @@ int l_tls_context_tostring(lua_State* L) {
 }
 
 int l_tls_context_gc(lua_State* L) {
+    if (finalizable_object<tls_context_handle>(L, 1, tls_context_metatable) == nullptr) return 0;
     destroy_object<tls_context_handle>(L, 1);
     return 0;
 }

@@ -241,8 +241,9 @@ int l_udp_tostring(lua_State* L) {
 }
 
 int l_udp_gc(lua_State* L) {
-    auto* h = static_cast<udp_handle*>(lua_touserdata(L, 1));
-    if (h != nullptr && h->s) h->s->close(false);
+    auto* h = finalizable_object<udp_handle>(L, 1, udp_metatable);
+    if (h == nullptr) return 0;
+    if (h->s) h->s->close(false);
     destroy_object<udp_handle>(L, 1);
     return 0;
 }
