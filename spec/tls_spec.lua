@@ -99,7 +99,16 @@ describe("tls contexts", function()
       assert.has_error(function() asio.connect('127.0.0.1', 1, { tls = server_ctx() }) end,
         "bad argument #3 to 'connect' (option 'tls' must be a client context)")
       assert.has_error(function() asio.connect('127.0.0.1', 1, { tls = 'yes' }) end)
+      -- An empty name would verify the certificate without checking whom it names.
+      assert.has_error(function() asio.connect('127.0.0.1', 1, { tls = cctx, server_name = '' }) end,
+        "bad argument #3 to 'connect' (option 'server_name' must not be empty)")
+      assert.has_error(function() asio.unix_connect('/nonexistent', { tls = cctx, server_name = '' }) end,
+        "bad argument #2 to 'unix_connect' (option 'server_name' must not be empty)")
+      assert.has_error(function() asio.connect('127.0.0.1', 1, { tls = cctx, server_name = 'a\0b' }) end,
+        "bad argument #3 to 'connect' (option 'server_name' must not contain a zero byte)")
     end)
+    assert.has_error(function() asio.tls_context { mode = 'server', cert = path('server.crt') .. '\0x', key = path('server.key') } end,
+      "bad argument #1 to 'tls_context' (option 'cert' must not contain a zero byte)")
   end)
 end)
 
@@ -435,6 +444,9 @@ describe("STARTTLS (conn:tls_handshake)", function()
       c:write('hello\n')
       assert.equal('secure hello', c:read_line())
       assert.has_error(function() c:tls_handshake(client_ctx()) end, "tls_handshake: the connection already uses TLS")
+      local plain = assert(asio.connect('127.0.0.1', port))
+      assert.has_error(function() plain:tls_handshake(client_ctx(), { server_name = '' }) end)
+      plain:close()
       c:close(); s:close()
     end)
   end)

@@ -2,6 +2,8 @@
 // Lua C API helpers: registry anchors, metatables, common argument checks.
 #include "lua_bridge.hpp"
 
+#include <cstring>
+
 namespace lasio {
 
 int ref_value(lua_State* L) {
@@ -106,6 +108,9 @@ std::optional<std::string> opt_string_field(lua_State* L, int idx, const char* k
     if (lua_type(L, -1) == LUA_TSTRING) {
         size_t len;
         const char* s = lua_tolstring(L, -1, &len);
+        // Names, paths and PEM text never hold a zero byte; C APIs would cut them short at one.
+        if (std::memchr(s, '\0', len) != nullptr)
+            luaL_error(L, "bad argument #%d to '%s' (option '%s' must not contain a zero byte)", idx, fn, key);
         v.emplace(s, len);
     } else if (!lua_isnil(L, -1)) {
         luaL_error(L, "bad argument #%d to '%s' (option '%s' must be a string)", idx, fn, key);

@@ -49,6 +49,9 @@ connect_options check_connect_options(lua_State* L, int idx, const char* fn) {
     o.bind = opt_string_field(L, idx, "bind", fn);
     o.socket = check_socket_options(L, idx, fn);
     o.server_name = opt_string_field(L, idx, "server_name", fn);
+    // An empty name would verify a certificate without checking whom it names.
+    if (o.server_name && o.server_name->empty())
+        luaL_error(L, "bad argument #%d to '%s' (option 'server_name' must not be empty)", idx, fn);
     o.tls = opt_tls_field(L, idx, fn, false);
     return o;
 }

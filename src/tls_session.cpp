@@ -70,6 +70,8 @@ error_code start_handshake(const std::shared_ptr<stream>& s, const std::shared_p
     }
     bool client = ctx->mode() == tls_context::role::client;
     SSL* h = s->tls()->ssl().native_handle();
+    // Callers refuse empty names; should one slip through, never verify without a name.
+    if (client && ctx->verify() && server_name.empty()) return net::error::invalid_argument;
     if (client && !server_name.empty()) {
         error_code ec;
         net::ip::make_address(server_name, ec);
@@ -266,10 +268,10 @@ int l_tls_handshake(lua_State* L) {
     std::string name;
     double timeout = s.timeouts().read;
     if (lua_istable(L, 3)) {
-        lua_getfield(L, 3, "server_name");
-        if (lua_type(L, -1) == LUA_TSTRING) name = lua_tostring(L, -1);
-        else if (!lua_isnil(L, -1)) luaL_argerror(L, 3, "option 'server_name' must be a string");
-        lua_pop(L, 1);
+        if (auto given = opt_string_field(L, 3, "server_name", "tls_handshake")) {
+            if (given->empty()) luaL_argerror(L, 3, "option 'server_name' must not be empty");
+            name = std::move(*given);
+        }
         lua_getfield(L, 3, "timeout");
         if (lua_type(L, -1) == LUA_TNUMBER) {
             timeout = lua_tonumber(L, -1);
