@@ -192,6 +192,32 @@ describe("errors inside light threads", function()
     helpers.assert_clean()
   end)
 
+  it("reports the original error on stderr when the handler raises, whatever it raised", function()
+    local script = [[
+      local asio = require 'asio'
+      asio.on_error(function() error({}) end)
+      asio.spawn_light_thread(function() error('the original message') end)
+      asio.run()
+    ]]
+    local p = assert(io.popen("luajit -e \"" .. script:gsub('\n', ' ') .. "\" 2>&1"))
+    local out = p:read('*a')
+    p:close()
+    assert.truthy(out:find('the error handler raised: (an error object that is not a string)', 1, true), out)
+    assert.truthy(out:find('the original message', 1, true), out)
+  end)
+
+  it("describes error objects that are not strings: by __tostring, else by type", function()
+    local seen = {}
+    asio.on_error(function(msg) seen[#seen + 1] = msg:match('^[^\n]*') end)
+    asio.spawn_light_thread(function() error(setmetatable({}, { __tostring = function() return 'custom error' end })) end)
+    asio.spawn_light_thread(function() error({}) end)
+    asio.spawn_light_thread(function() error(setmetatable({}, { __tostring = function() error('broken') end })) end)
+    asio.run()
+    asio.on_error(nil)
+    assert.same({ 'custom error', '(error object is a table value)', '(error object is not a string)' }, seen)
+    helpers.assert_clean()
+  end)
+
   it("may wrap I/O in pcall: yields across pcall", function()
     run(function()
       local s, port = helpers.server(function(c) c:write('ok') end)

@@ -270,8 +270,8 @@ void runtime::finish(light_thread& th, int resume_status) {
         end(th, thread_outcome::returned);
         return;
     }
-    const char* msg = lua_tostring(co, -1);
-    luaL_traceback(aux_, co, msg != nullptr ? msg : "(error object is not a string)", 0);
+    std::string msg = describe_error(co);
+    luaL_traceback(aux_, co, msg.c_str(), 0);
     lua_settop(co, 0);
     lua_pushvalue(aux_, -1);
     lua_xmove(aux_, co, 1); // stack of co: traceback
@@ -284,6 +284,23 @@ void runtime::finish(light_thread& th, int resume_status) {
     // A joiner already waiting receives the error; otherwise nobody would ever see it.
     if (handled) lua_pop(aux_, 1);
     else report_error();
+}
+
+std::string runtime::describe_error(lua_State* co) {
+    if (const char* s = lua_tostring(co, -1)) return s;
+    // An error object with __tostring describes itself; the dead coroutine cannot run its
+    // metamethod, so aux_ does, protected (it may raise in turn).
+    lua_pushvalue(co, -1);
+    lua_xmove(co, aux_, 1);
+    std::string text;
+    if (luaL_getmetafield(aux_, -1, "__tostring")) {
+        lua_insert(aux_, -2);
+        if (lua_pcall(aux_, 1, 1, 0) == 0 && lua_type(aux_, -1) == LUA_TSTRING) text = lua_tostring(aux_, -1);
+    } else {
+        text = std::string("(error object is a ") + luaL_typename(aux_, -1) + " value)";
+    }
+    lua_pop(aux_, 1);
+    return text.empty() ? "(error object is not a string)" : text;
 }
 
 void runtime::end(light_thread& th, thread_outcome how) {
@@ -426,14 +443,21 @@ void runtime::set_error_handler(lua_State* L, int idx) {
 
 void runtime::report_error() {
     if (error_handler_ref_ != LUA_NOREF) {
+        lua_pushvalue(aux_, -1); // kept for stderr, should the handler raise
         push_ref(aux_, error_handler_ref_);
         lua_insert(aux_, -2);
-        if (lua_pcall(aux_, 1, 0, 0) == 0) return;
-        std::fprintf(stderr, "asio: the error handler raised: %s\n", lua_tostring(aux_, -1));
-    } else {
-        std::fprintf(stderr, "asio: uncaught error in a light thread: %s\n",
-                     lua_tostring(aux_, -1));
+        if (lua_pcall(aux_, 1, 0, 0) == 0) {
+            lua_pop(aux_, 1);
+            return;
+        }
+        const char* why = lua_tostring(aux_, -1);
+        std::fprintf(stderr, "asio: the error handler raised: %s\n",
+                     why != nullptr ? why : "(an error object that is not a string)");
+        lua_pop(aux_, 1);
     }
+    const char* msg = lua_tostring(aux_, -1);
+    std::fprintf(stderr, "asio: uncaught error in a light thread: %s\n",
+                 msg != nullptr ? msg : "(an error object that is not a string)");
     lua_pop(aux_, 1);
 }
 

@@ -15,6 +15,7 @@
 #include <deque>
 #include <memory>
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -155,6 +156,8 @@ public:
 
 private:
     void finish(light_thread& th, int resume_status);
+    /// The message of the error object on top of the dead coroutine co (which is left as is).
+    std::string describe_error(lua_State* co);
     /// Ends th's life as a light thread: marks its coroutine with how, wakes joiners, releases.
     void end(light_thread& th, thread_outcome how);
 
