@@ -163,7 +163,32 @@ describe("socket options of servers and clients", function()
     assert.has_error(function() asio.server('127.0.0.1', 0, function() end, { reuseport = 1 }) end,
       "bad argument #4 to 'server' (option 'reuseport' must be a boolean)")
     assert.has_error(function() asio.server('127.0.0.1', 0, function() end, { mark = 'x' }) end,
-      "bad argument #4 to 'server' (option 'mark' must be a number)")
+      "bad argument #4 to 'server' (option 'mark' must be an integer from 0 to 4294967295)")
+    assert.has_error(function() asio.server('127.0.0.1', 0, function() end, { mark = -1 }) end,
+      "bad argument #4 to 'server' (option 'mark' must be an integer from 0 to 4294967295)")
+    assert.has_error(function() asio.server('127.0.0.1', 0, function() end, { backlog = 'x' }) end,
+      "bad argument #4 to 'server' (option 'backlog' must be an integer from 1 to 2147483647)")
+    assert.has_error(function() asio.unix_server('/tmp/x.sock', function() end, { backlog = -5 }) end,
+      "bad argument #3 to 'unix_server' (option 'backlog' must be an integer from 1 to 2147483647)")
     assert.has_error(function() asio.udp('127.0.0.1', 0, { bindtodevice = 1 }) end)
+    local u = assert(asio.udp('127.0.0.1', 0))
+    assert.has_error(function() u:setoption('multicast_ttl', 1000) end,
+      "bad argument #2 to 'setoption' (integer from 0 to 255 expected, got 1000)")
+    assert.has_error(function() u:setoption('broadcast', 'yes') end,
+      "bad argument #2 to 'setoption' (boolean expected, got string)")
+    assert.has_error(function() u:setoption('rcvbuf', -1) end)
+    u:close()
+    run(function()
+      local srv, port = helpers.server(function(conn) conn:close() end)
+      local c = assert(asio.connect('127.0.0.1', port))
+      assert.has_error(function() c:setoption('nodelay', 'x') end,
+        "bad argument #2 to 'setoption' (boolean expected, got string)")
+      assert.has_error(function() c:setoption('rcvbuf', -1) end,
+        "bad argument #2 to 'setoption' (integer from 1 to 2147483647 expected, got -1)")
+      assert.has_error(function() c:setoption('linger', 'x') end)
+      assert.is_true(c:setoption('linger', false))
+      assert.is_true(c:setoption('linger', 1))
+      c:close(); srv:close()
+    end)
   end)
 end)

@@ -3,6 +3,7 @@
 #include "lua_bridge.hpp"
 
 #include <cstring>
+#include <string>
 
 namespace lasio {
 
@@ -100,6 +101,49 @@ std::optional<double> opt_number_field(lua_State* L, int idx, const char* key, c
         luaL_error(L, "bad argument #%d to '%s' (option '%s' must be a number)", idx, fn, key);
     lua_pop(L, 1);
     return v;
+}
+
+namespace {
+
+bool integer_in(lua_State* L, int idx, long long lo, long long hi, long long& out) {
+    if (lua_type(L, idx) != LUA_TNUMBER) return false;
+    double d = lua_tonumber(L, idx);
+    if (!(d >= static_cast<double>(lo) && d <= static_cast<double>(hi)) || d != static_cast<double>(static_cast<long long>(d)))
+        return false;
+    out = static_cast<long long>(d);
+    return true;
+}
+
+} // namespace
+
+std::optional<long long> opt_integer_field(lua_State* L, int idx, const char* key, const char* fn, long long lo,
+                                           long long hi) {
+    lua_getfield(L, idx, key);
+    std::optional<long long> v;
+    long long n = 0;
+    if (integer_in(L, -1, lo, hi, n)) v = n;
+    else if (!lua_isnil(L, -1))
+        // lua_pushfstring knows no long long: format the bounds here.
+        luaL_error(L, "bad argument #%d to '%s' (option '%s' must be an integer from %s to %s)", idx, fn, key,
+                   std::to_string(lo).c_str(), std::to_string(hi).c_str());
+    lua_pop(L, 1);
+    return v;
+}
+
+long long check_integer_in(lua_State* L, int idx, long long lo, long long hi) {
+    long long n = 0;
+    if (!integer_in(L, idx, lo, hi, n)) {
+        lua_pushfstring(L, "integer from %s to %s expected, got %s", std::to_string(lo).c_str(),
+                        std::to_string(hi).c_str(),
+                        lua_type(L, idx) == LUA_TNUMBER ? lua_tostring(L, idx) : luaL_typename(L, idx));
+        luaL_argerror(L, idx, lua_tostring(L, -1));
+    }
+    return n;
+}
+
+bool check_flag(lua_State* L, int idx) {
+    luaL_checktype(L, idx, LUA_TBOOLEAN);
+    return lua_toboolean(L, idx) != 0;
 }
 
 std::optional<std::string> opt_string_field(lua_State* L, int idx, const char* key, const char* fn) {

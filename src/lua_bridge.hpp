@@ -86,6 +86,13 @@ double opt_timeout(lua_State* L, int idx);
 /// "bad argument #idx to 'fn' (option 'key' must be a ...)".
 std::optional<bool> opt_bool_field(lua_State* L, int idx, const char* key, const char* fn);
 std::optional<double> opt_number_field(lua_State* L, int idx, const char* key, const char* fn);
+/// An optional integer field within [lo, hi]; otherwise "(option 'key' must be an integer from lo to hi)".
+std::optional<long long> opt_integer_field(lua_State* L, int idx, const char* key, const char* fn, long long lo,
+                                           long long hi);
+/// The integer argument at idx within [lo, hi]; otherwise a bad-argument error saying so.
+long long check_integer_in(lua_State* L, int idx, long long lo, long long hi);
+/// The boolean argument at idx (flags take true/false only, so a typo cannot read as true).
+bool check_flag(lua_State* L, int idx);
 std::optional<std::string> opt_string_field(lua_State* L, int idx, const char* key, const char* fn);
 
 /// Pushes t[1..t.n] of the table at idx; returns how many.

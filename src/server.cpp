@@ -11,6 +11,8 @@
 
 #include <boost/asio/ip/tcp.hpp>
 
+#include <climits>
+
 namespace lasio {
 
 namespace {
@@ -160,9 +162,7 @@ int l_server(lua_State* L) {
     tls_server_options tls = check_tls_server_options(L, 4, "server");
     int backlog = net::socket_base::max_listen_connections;
     if (lua_istable(L, 4)) {
-        lua_getfield(L, 4, "backlog");
-        if (lua_isnumber(L, -1)) backlog = static_cast<int>(lua_tointeger(L, -1));
-        lua_pop(L, 1);
+        if (auto b = opt_integer_field(L, 4, "backlog", "server", 1, INT_MAX)) backlog = static_cast<int>(*b);
     }
     if (!port) return push_fail(L, "invalid port");
     error_code ec;

@@ -13,6 +13,8 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <climits>
+#include <cstdint>
 #include <cstring>
 
 namespace lasio {
@@ -33,7 +35,7 @@ socket_options check_socket_options(lua_State* L, int idx, const char* fn) {
     o.reuseport = opt_bool_field(L, idx, "reuseport", fn);
     o.transparent = opt_bool_field(L, idx, "transparent", fn);
     o.nodelay = opt_bool_field(L, idx, "nodelay", fn);
-    if (auto m = opt_number_field(L, idx, "mark", fn)) o.mark = static_cast<int>(*m);
+    if (auto m = opt_integer_field(L, idx, "mark", fn, 0, UINT32_MAX)) o.mark = static_cast<int>(*m);
     o.bindtodevice = opt_string_field(L, idx, "bindtodevice", fn);
     return o;
 }

@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <climits>
 #include <cstring>
 
 namespace lasio {
@@ -151,6 +152,10 @@ int l_setoption(lua_State* L) {
                                         "linger", nullptr};
     int which = luaL_checkoption(L, 2, nullptr, names);
     luaL_checkany(L, 3);
+    // Flags take booleans, sizes integers in their range; linger takes false or seconds.
+    if (which <= 1 || which == 4) check_flag(L, 3);
+    else if (which <= 3) check_integer_in(L, 3, 1, INT_MAX);
+    else if (lua_type(L, 3) != LUA_TBOOLEAN || lua_toboolean(L, 3)) check_integer_in(L, 3, 0, 65535);
     if (s.closed()) return push_fail(L, err::closed);
     error_code ec;
     auto& sock = s.socket();
@@ -172,7 +177,7 @@ int l_setoption(lua_State* L) {
         break;
     case 5: {
         // false/nil: default close; a number: linger that many seconds (0 resets on close).
-        bool on = lua_isnumber(L, 3) != 0;
+        bool on = lua_type(L, 3) == LUA_TNUMBER;
         sock.set_option(net::socket_base::linger(on, on ? static_cast<int>(lua_tointeger(L, 3)) : 0), ec);
         break;
     }

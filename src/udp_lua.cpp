@@ -10,6 +10,7 @@
 
 #include <sys/socket.h>
 
+#include <climits>
 #include <cstring>
 
 namespace lasio {
@@ -132,10 +133,15 @@ int l_udp_setoption(lua_State* L) {
                                         "reuseport", nullptr};
     int which = luaL_checkoption(L, 2, nullptr, names);
     luaL_checkany(L, 3);
+    // Flags take booleans; sizes and counts integers in their range (checked before closed, so
+    // a bad call is an error whatever the socket's state).
+    bool on = false;
+    if (which <= 1 || which >= 6) on = check_flag(L, 3);
+    else if (which == 2) check_integer_in(L, 3, 0, 255);
+    else if (which == 4 || which == 5) check_integer_in(L, 3, 1, INT_MAX);
     if (u.closed()) return push_fail(L, err::closed);
     auto& sock = u.socket();
     error_code ec;
-    bool on = lua_toboolean(L, 3) != 0;
     switch (which) {
     case 0:
         sock.set_option(net::socket_base::broadcast(on), ec);
@@ -150,7 +156,7 @@ int l_udp_setoption(lua_State* L) {
         // IPv4: the interface's address; IPv6: the interface index.
         if (lua_type(L, 3) == LUA_TNUMBER) {
             sock.set_option(net::ip::multicast::outbound_interface(
-                                static_cast<unsigned int>(lua_tointeger(L, 3))), ec);
+                                static_cast<unsigned int>(check_integer_in(L, 3, 0, UINT_MAX))), ec);
             break;
         }
         auto a = check_ip(L, 3);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstring>
 
 namespace lasio {
@@ -62,9 +63,7 @@ int l_unix_server(lua_State* L) {
     if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TTABLE);
     int backlog = net::socket_base::max_listen_connections;
     if (lua_istable(L, 3)) {
-        lua_getfield(L, 3, "backlog");
-        if (lua_isnumber(L, -1)) backlog = static_cast<int>(lua_tointeger(L, -1));
-        lua_pop(L, 1);
+        if (auto b = opt_integer_field(L, 3, "backlog", "unix_server", 1, INT_MAX)) backlog = static_cast<int>(*b);
     }
     tls_server_options tls = check_tls_server_options(L, 3, "unix_server");
     std::string path(p, len);
