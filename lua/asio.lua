@@ -12,10 +12,35 @@ local spawn, sleep, now = core.spawn_light_thread, core.sleep, core.now
 local timer_mt = {}
 timer_mt.__index = timer_mt
 
+-- Raises "bad argument #n to 'fname' (msg)"; level as for error, seen from the caller.
+local function argerror(n, fname, msg, level)
+  error(("bad argument #%d to '%s' (%s)"):format(n, fname, msg), level + 1)
+end
+
 --- Stops a timer created by asio.timer or asio.every; a no-op once a one-shot timer has fired.
-function timer_mt:cancel()
+function timer_mt.cancel(...)
+  local self = ...
+  if getmetatable(self) ~= timer_mt then
+    -- t.cancel() instead of t:cancel() passes no value at all.
+    argerror(1, 'cancel', 'timer expected, got ' .. (select('#', ...) == 0 and 'no value'
+      or type(self)), 2)
+  end
   if not self.fired then self.ticker:kill() end
   self.fired = true
+end
+
+-- Checks the delay of timer (every: the interval, which must not be 0) and the function; the
+-- errors blame the caller of timer/every.
+local function check_timer_args(fname, what, delay, fn, zero_ok)
+  if type(delay) ~= 'number' then
+    argerror(1, fname, 'number expected, got ' .. type(delay), 3)
+  end
+  if delay ~= delay or delay < 0 or (delay == 0 and not zero_ok) then
+    argerror(1, fname, what, 3)
+  end
+  if type(fn) ~= 'function' then
+    argerror(2, fname, 'function expected, got ' .. type(fn), 3)
+  end
 end
 
 --- Runs fn(...) as a light thread after delay seconds.
@@ -23,12 +48,7 @@ end
 -- @param fn function
 -- @return timer with :cancel()
 function M.timer(delay, fn, ...)
-  if type(delay) ~= 'number' or delay ~= delay or delay < 0 then
-    error("bad argument #1 to 'timer' (non-negative number expected, got " .. type(delay) .. ")", 2)
-  end
-  if type(fn) ~= 'function' then
-    error("bad argument #2 to 'timer' (function expected, got " .. type(fn) .. ")", 2)
-  end
+  check_timer_args('timer', 'delay must be a non-negative number', delay, fn, true)
   local t = setmetatable({ fired = false }, timer_mt)
   t.ticker = spawn(function(...)
     sleep(delay)
@@ -43,12 +63,7 @@ end
 -- @param fn function
 -- @return timer with :cancel()
 function M.every(interval, fn, ...)
-  if type(interval) ~= 'number' or not (interval > 0) then
-    error("bad argument #1 to 'every' (positive number expected, got " .. tostring(interval) .. ")", 2)
-  end
-  if type(fn) ~= 'function' then
-    error("bad argument #2 to 'every' (function expected, got " .. type(fn) .. ")", 2)
-  end
+  check_timer_args('every', 'interval must be a positive number', interval, fn, false)
   local t = setmetatable({ fired = false }, timer_mt)
   local args, nargs = { ... }, select('#', ...)
   t.ticker = spawn(function()

@@ -3,7 +3,10 @@
 --
 -- A channel is a userdata made with `newproxy(true)`, so that `#ch` works on LuaJIT without
 -- 5.2 compatibility (plain tables ignore `__len` there); `ch:len()` is the same thing.
--- Its state lives in a weak table keyed by the proxy.
+-- Its state lives in the proxy's own metatable (`newproxy(true)` gives each proxy one), so only
+-- the channel reaches it. A weak table proxy -> state would leak every channel whose state
+-- reaches the proxy back (a queued waiter's stack, a buffered value that is the channel):
+-- LuaJIT has no ephemerons, so such a value keeps its own key alive.
 --
 -- Invariants (counting only live waiters): receivers wait only while the buffer is empty,
 -- senders only while it is full (always, for a rendezvous channel). A value goes straight from
@@ -15,8 +18,9 @@
 -- @module asio.channel
 local M = {}
 
-local type, error, setmetatable, newproxy, getmetatable = type, error, setmetatable, newproxy,
-  getmetatable
+local type, error, newproxy, getmetatable, rawget = type, error, newproxy, getmetatable, rawget
+-- The plain getmetatable answers `__metatable` ('asio.channel') for a channel.
+local getmt = debug.getmetatable
 local math_floor, math_huge = math.floor, math.huge
 
 --- Builds the channel constructor bound to one `asio` table.
@@ -25,11 +29,17 @@ local math_floor, math_huge = math.floor, math.huge
 -- @treturn table `{new = fn, state = fn, try_recv = fn, try_send = fn}`; the last three are
 -- for asio.select
 function M.new(asio, W)
-  local states = setmetatable({}, { __mode = 'k' }) -- proxy -> state
+  local STATE = {} -- the key of a channel's state in its proxy's metatable
   local Channel = {}
 
+  -- The state of channel `ch`, or nil when `ch` is not a channel.
+  local function state_of(ch)
+    local mt = getmt(ch)
+    return mt and rawget(mt, STATE)
+  end
+
   local function state(self, fname)
-    local st = states[self]
+    local st = state_of(self)
     if not st then
       error(("bad self to '%s' (channel expected, got %s)"):format(fname, type(self)), 3)
     end
@@ -192,9 +202,9 @@ function M.new(asio, W)
     return function() return (recv(self)) end
   end
 
-  local function len_mm(self) return buffered(states[self]) end
+  local function len_mm(self) return buffered(getmt(self)[STATE]) end
   local function tostring_mm(self)
-    local st = states[self]
+    local st = getmt(self)[STATE]
     return ('asio.channel(%s): %d buffered%s'):format(tostring(st.cap), buffered(st),
       st.closed and ', closed' or '')
   end
@@ -208,7 +218,7 @@ function M.new(asio, W)
     if type(capacity) ~= 'number' or not (capacity >= 0)
       or (capacity ~= math_huge and capacity ~= math_floor(capacity)) then
       W.argerror(1, 'channel', 'capacity must be a non-negative integer, got '
-        .. tostring(capacity))
+        .. W.got(capacity))
     end
     local proxy = newproxy(true)
     local mt = getmetatable(proxy)
@@ -216,14 +226,12 @@ function M.new(asio, W)
     mt.__len = len_mm
     mt.__tostring = tostring_mm
     mt.__metatable = 'asio.channel'
-    states[proxy] = {
+    mt[STATE] = {
       cap = capacity, first = 1, last = 0, closed = false,
       recvq = W.queue(), sendq = W.queue(),
     }
     return proxy
   end
-
-  local function state_of(ch) return states[ch] end
 
   return { new = new, state = state_of, try_send = try_send, try_recv = try_recv }
 end

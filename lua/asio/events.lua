@@ -143,7 +143,7 @@ function M.install(asio, W)
     check_self(self, WaitGroup, 'add')
     if n == nil then n = 1 end
     if type(n) ~= 'number' or n ~= math_floor(n) then
-      W.argerror(1, 'add', 'integer expected, got ' .. tostring(n))
+      W.argerror(1, 'add', 'integer expected, got ' .. W.got(n))
     end
     add(self, n, 'add')
   end

@@ -3,8 +3,9 @@
 --
 -- Ownership passes directly from the releasing thread to the oldest live waiter (FIFO, no
 -- barging), so a newcomer can never overtake a thread that waited. A waiter that is killed
--- while queued is skipped and never gets the lock; one killed after it was handed the lock but
--- before it resumed gives the lock back to the next waiter (see asio.waitq).
+-- while queued is skipped and never gets the lock (a killed waiting writer lets the readers
+-- queued behind it in at once); one killed after it was handed the lock but before it resumed
+-- gives the lock back to the next waiter (see asio.waitq).
 --
 -- A thread that is killed (or ends) while *holding* a mutex or a write lock does not release
 -- it: the lock is not freed silently, as the data it protects may be half updated. Instead the
@@ -140,6 +141,12 @@ function M.install(asio, W)
     end
   end
 
+  -- A waiting writer holds back the readers queued behind it, so its death must let them in
+  -- now: nothing else would call dispatch while readers hold the lock.
+  local function writer_killed(w)
+    if not w.rw.writer then dispatch(w.rw) end
+  end
+
   -- The oldest waiter still alive; killed ones at the head are dropped so that a dead writer
   -- does not hold new readers back.
   local function live_head(q)
@@ -216,7 +223,9 @@ function M.install(asio, W)
     if timeout == 0 then return nil, 'timeout' end
     local th = W.me('wlock')
     if rawequal(self.writer, th) then error('wlock: write lock already held by this light thread', 2) end
-    if W.wait_in(self.q, { write = true }, th, timeout) then return true end
+    if W.wait_in(self.q, { write = true, rw = self, on_kill = writer_killed }, th, timeout) then
+      return true
+    end
     -- Readers queued behind this writer may go now.
     if not self.writer then dispatch(self) end
     return nil, 'timeout'
@@ -290,7 +299,7 @@ function M.install(asio, W)
   -- @tparam integer n initial permits (>= 0)
   function asio.semaphore(n)
     if type(n) ~= 'number' or n < 0 or n ~= math_floor(n) then
-      W.argerror(1, 'semaphore', 'non-negative integer expected, got ' .. tostring(n))
+      W.argerror(1, 'semaphore', 'non-negative integer expected, got ' .. W.got(n))
     end
     return setmetatable({ q = W.queue(), permits = n }, Semaphore)
   end

@@ -21,9 +21,12 @@
 --
 -- Kill safety needs to know when a thread is killed, and the core tells nobody: on first use,
 -- asio.waitq wraps the `kill` method of the light-thread handle metatable (it calls the core's
--- kill, then gives back whatever was handed to a thread that can no longer resume). Without
--- that wrapper, everything works the same except that such an item would be lost with the
--- killed thread.
+-- kill, then gives back whatever was handed to a thread that can no longer resume, withdraws
+-- the queued tickets of a killed waiter, lets in the readers a killed waiting writer held back,
+-- and kills the helper threads of a killed `wait_any`). Without that wrapper, an item handed
+-- to a killed thread would be lost with it, a killed waiter would be dropped only when its
+-- primitive next serves a waiter, and a killed `wait_any`'s helpers would live on until their
+-- threads end.
 --
 -- Choices where the specification left room:
 --

@@ -7,7 +7,7 @@
 -- @module asio.threads
 local M = {}
 
-local type, error, select, pcall = type, error, select, pcall
+local type, select, pcall = type, select, pcall
 local math_max = math.max
 local unpack = unpack or table.unpack
 
@@ -19,33 +19,47 @@ local function pack(...) return { n = select('#', ...), ... } end
 function M.install(asio, W)
   local park, wake, now, spawn = asio.park, asio.wake, asio.now, asio.spawn_light_thread
 
-  local function is_thread(v)
+  -- Nil when `v` is a light-thread handle, else what to call it in the error message.
+  local function not_thread(v)
     local tv = type(v)
-    if tv == 'thread' then return true end -- handles are coroutines; join checks the rest
-    if tv ~= 'userdata' and tv ~= 'table' then return false end
+    if tv == 'thread' then
+      -- Handles are coroutines, but so is any coroutine: status raises for a plain one.
+      if pcall(v.status, v) then return nil end
+      return 'plain coroutine'
+    end
+    if tv ~= 'userdata' and tv ~= 'table' then return tv end
     local ok, join = pcall(function() return v.join end)
-    return ok and type(join) == 'function'
+    if ok and type(join) == 'function' then return nil end
+    return tv
   end
 
-  -- Splits (th1, ..., thn [, timeout]) and checks every argument.
+  -- Splits (th1, ..., thn [, timeout]) and checks every argument. Its errors blame the caller
+  -- of wait_all/wait_any, two levels up.
   local function parse(fname, ...)
     local n = select('#', ...)
     local timeout = n > 0 and select(n, ...) or nil
     if type(timeout) == 'number' then
-      W.check_timeout(timeout, n, fname)
+      W.check_timeout(timeout, n, fname, 3)
       n = n - 1
     else
       timeout = nil
     end
-    if n == 0 then W.argerror(1, fname, 'light thread expected, got no value') end
+    if n == 0 then W.argerror(1, fname, 'light thread expected, got no value', 3) end
     local ths = { ... }
     for i = 1, n do
-      if not is_thread(ths[i]) then
-        error(("bad argument #%d to '%s' (light thread expected, got %s)")
-          :format(i, fname, type(ths[i])), 3)
-      end
+      local bad = not_thread(ths[i])
+      if bad then W.argerror(i, fname, 'light thread expected, got ' .. bad, 3) end
     end
     return ths, n, timeout
+  end
+
+  -- The caller of a wait_any was killed: nobody else would kill its helpers, which may wait for
+  -- threads that never end.
+  local function kill_helpers(guard)
+    local helpers = guard.helpers
+    for i = 1, #helpers do
+      if helpers[i]:status() ~= 'dead' then helpers[i]:kill() end
+    end
   end
 
   --- Waits until every thread has finished.
@@ -55,7 +69,15 @@ function M.install(asio, W)
   -- @return nil, "timeout" if they did not all finish in time (none is killed)
   function asio.wait_all(...)
     local ths, n, timeout = parse('wait_all', ...)
-    if timeout ~= 0 then W.me('wait_all') end
+    if timeout ~= 0 then
+      -- Only a wait needs a light thread: threads that all ended answer anywhere, as join does.
+      for i = 1, n do
+        if ths[i]:status() ~= 'dead' then
+          W.me('wait_all')
+          break
+        end
+      end
+    end
     local deadline = timeout and now() + timeout
     local out = {}
     for i = 1, n do
@@ -73,8 +95,7 @@ function M.install(asio, W)
   end
 
   --- Waits until one of the threads finishes. Helper threads join each argument and are killed
-  -- as soon as one finished or the timeout passed (if the caller itself is killed meanwhile,
-  -- they linger until their thread ends).
+  -- as soon as one finished, the timeout passed, or the caller itself is killed.
   -- @param ... thread handles, then optionally a timeout in seconds
   -- @return i, true, results... or i, false, err: the argument index of the first thread to
   -- finish (the lowest index among those already finished) and what its join returned
@@ -82,10 +103,8 @@ function M.install(asio, W)
   function asio.wait_any(...)
     local ths, n, timeout = parse('wait_any', ...)
     for i = 1, n do
-      if ths[i]:status() == 'dead' then
-        if timeout ~= 0 then W.me('wait_any') end
-        return i, ths[i]:join(timeout)
-      end
+      -- Joining an ended thread answers at once, from anywhere.
+      if ths[i]:status() == 'dead' then return i, ths[i]:join(0) end
     end
     if timeout == 0 then return nil, 'timeout' end
     local parent = W.me('wait_any')
@@ -100,6 +119,8 @@ function M.install(asio, W)
         end
       end, ths[i])
     end
+    local guard = { helpers = helpers, on_kill = kill_helpers }
+    W.watch(parent, guard)
     local deadline = timeout and now() + timeout
     local left = timeout
     while not winner do
@@ -109,6 +130,7 @@ function M.install(asio, W)
         if left == 0 then break end
       end
     end
+    W.unwatch(parent)
     winner = winner or 0 -- a late helper must not wake us any more
     for i = 1, n do
       if helpers[i]:status() ~= 'dead' then helpers[i]:kill() end

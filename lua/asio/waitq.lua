@@ -21,6 +21,12 @@
 -- its primitive at once: the value goes to the next receiver or back to the front of the buffer,
 -- the lock to the next waiter, the permit and the signal likewise. Nothing handed over is lost,
 -- and no other waiter is left asleep because the chosen one was killed.
+--
+-- A thread killed while still queued (nothing handed to it yet) is handled by the same wrapper:
+-- every thread parked in `W.wait` is *watched*, and killing it cancels its tickets at once (so a
+-- busy primitive does not pile up dead waiters and their stacks) and runs the waiter's
+-- `on_kill(w)`, for primitives where a queued waiter holds others back (a waiting writer of an
+-- rwlock). `W.watch` offers the same to waits built on `park` directly (wait_any).
 -- @module asio.waitq
 local M = {}
 
@@ -167,7 +173,7 @@ function M.new(asio)
   -- Marks a queued ticket as given up; compaction keeps polling waiters from growing the queue.
   local function cancel(t)
     local q = t.q
-    if not q then return end
+    if not q or t.cancelled then return end
     t.cancelled = true
     local c = q.cancelled + 1
     q.cancelled = c
@@ -178,6 +184,25 @@ function M.new(asio)
   -- the handoff ledger
   local ledger = {} -- waiter -> true while an item handed to it awaits its resumption
   local patched = false
+  -- Light thread -> the waiter it is parked in. Weak both ways: the waiter reaches its thread,
+  -- and LuaJIT has no ephemerons; the waiter is kept alive by the parked thread's stack anyway.
+  local watched = setmetatable({}, { __mode = 'kv' })
+
+  -- A watched waiter's thread was killed: it will never withdraw its tickets itself. One that
+  -- was already handed its item is inactive; the ledger gives that item back.
+  local function killed(w)
+    local ts = w.tickets
+    if ts then
+      for k = 1, #ts do cancel(ts[k]) end
+    else
+      cancel(w)
+    end
+    if w.active then
+      w.active = false
+      local on_kill = w.on_kill
+      if on_kill then on_kill(w) end
+    end
+  end
 
   -- Gives back what was handed to waiters killed before they could resume.
   local function sweep()
@@ -207,14 +232,46 @@ function M.new(asio)
     if type(kill) ~= 'function' then return end
     methods.kill = function(self, ...)
       local r = pack(kill(self, ...))
+      local w = watched[self]
+      if w and self:status() == 'dead' then
+        watched[self] = nil
+        killed(w)
+      end
       if next(ledger) then sweep() end
       return unpack(r, 1, r.n)
     end
   end
 
-  --- Drops the handoffs of threads that died without a kill through the handle (the core's
-  -- asio._close_all kills every thread from C++ after a failed test).
-  W.sweep = sweep
+  --- Settles the waits and handoffs of threads that died without a kill through the handle
+  -- (the core's asio._close_all kills every thread from C++ after a failed test).
+  function W.sweep()
+    local dead
+    for th, w in next, watched do
+      if th:status() == 'dead' then
+        dead = dead or {}
+        dead[#dead + 1] = th
+        dead[#dead + 1] = w
+      end
+    end
+    if dead then
+      for k = 1, #dead, 2 do
+        watched[dead[k]] = nil
+        killed(dead[k + 1])
+      end
+    end
+    sweep()
+  end
+
+  --- Calls `w.on_kill(w)` if `th` is killed before `W.unwatch(th)`: for waits that park without
+  -- `W.wait`. A thread is watched for one wait at a time.
+  function W.watch(th, w)
+    w.active = true
+    watched[th] = w
+  end
+
+  function W.unwatch(th)
+    watched[th] = nil
+  end
 
   --- Records that `w` was handed an item; `reclaim(from, w)` gives it back if `w` is killed
   -- before it resumes.
@@ -260,16 +317,25 @@ function M.new(asio)
     return th
   end
 
+  --- What a bad argument was, for messages: a number's value (it says more than "number"),
+  -- otherwise its type (the string "2" must not read as the number 2).
+  function W.got(v)
+    if type(v) ~= 'number' then return type(v) end
+    return v == v and tostring(v) or 'nan'
+  end
+
   --- Raises a "bad argument" error for argument `n` of `fname` at the user's call site.
-  function W.argerror(n, fname, msg)
-    error(("bad argument #%d to '%s' (%s)"):format(n, fname, msg), 3)
+  -- @tparam[opt=2] integer level where the user's call is, seen from the caller (as `error`'s)
+  function W.argerror(n, fname, msg, level)
+    error(("bad argument #%d to '%s' (%s)"):format(n, fname, msg), (level or 2) + 1)
   end
 
   --- Checks an optional timeout: nil (forever) or a non-negative number.
-  function W.check_timeout(timeout, n, fname)
+  -- @tparam[opt=2] integer level as for `W.argerror`
+  function W.check_timeout(timeout, n, fname, level)
     if timeout ~= nil and (type(timeout) ~= 'number' or not (timeout >= 0)) then
       error(("bad argument #%d to '%s' (timeout must be a non-negative number, got %s)")
-        :format(n, fname, timeout == timeout and tostring(timeout) or 'nan'), 3)
+        :format(n, fname, W.got(timeout)), (level or 2) + 1)
     end
   end
 
@@ -322,11 +388,14 @@ function M.new(asio)
   -- the tickets it lost are queued again and the thread parks for the time that is left.
   -- @return true when fired (`w.fired`, `w.value`, `w.err` hold the outcome), false on timeout
   function W.wait(w, timeout)
+    local th = w.th
+    watched[th] = w
     local deadline = timeout and now() + timeout
     local a, b = park(timeout)
     local done, left = after_park(w, a, b, deadline)
-    if done ~= nil then return done end
-    return wait_more(w, left, deadline)
+    if done == nil then done = wait_more(w, left, deadline) end
+    watched[th] = nil
+    return done
   end
 
   --- Queues a single-ticket waiter for the running thread `th` in `q` and waits.

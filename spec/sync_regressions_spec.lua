@@ -1,0 +1,209 @@
+-- SPDX-License-Identifier: MIT
+-- Regressions of the coordination layer: killed waiters, leaks, wait_all/wait_any outside light
+-- threads, error messages.
+local asio = require 'asio'
+local helpers = require 'spec.helpers'
+
+local spawn = asio.spawn_light_thread
+
+-- Lua heap in KB after `round()` and two full collections.
+local function heap_after(round)
+  round()
+  collectgarbage(); collectgarbage()
+  return collectgarbage('count')
+end
+
+-- Runs `round` three times: what a round leaves behind must not grow the heap (a leak of a few
+-- hundred bytes per round trip shows as megabytes here).
+local function assert_bounded(round)
+  local first = heap_after(round)
+  heap_after(round)
+  local third = heap_after(round)
+  assert.is_true(third < first + 1024,
+    ('Lua heap grew from %.0f KB to %.0f KB over two rounds'):format(first, third))
+end
+
+describe('killed waiters', function()
+  it('a killed waiting writer lets the readers queued behind it in', function()
+    helpers.run_async(function()
+      local rw = asio.rwlock()
+      rw:rlock()
+      local w = spawn(function() return rw:wlock() end)
+      asio.yield()
+      local r2 = spawn(function() return rw:rlock(5) end)
+      asio.yield()
+      w:kill()
+      assert.same({ true, true }, { r2:join() })
+      assert.same({ 2, false }, { rw:state() })
+      rw:runlock(); rw:runlock()
+      -- and the lock still works both ways
+      assert.is_true(rw:wlock(0))
+      rw:wunlock()
+    end)
+  end)
+
+  -- Each case: make(): the primitive, held or empty so that waiters queue; wait(p): one waiting
+  -- call; finish(p): releases it, so that one more waiter gets through.
+  local cases = {
+    { 'mutex', function() local m = asio.mutex(); m:lock(); return m end,
+      function(m) m:lock() end, function(m) m:unlock() end },
+    { 'rwlock (writers)', function() local rw = asio.rwlock(); rw:rlock(); return rw end,
+      function(rw) rw:wlock() end, function(rw) rw:runlock() end },
+    { 'rwlock (readers)', function() local rw = asio.rwlock(); rw:wlock(); return rw end,
+      function(rw) rw:rlock() end, function(rw) rw:wunlock() end },
+    { 'semaphore', function() return asio.semaphore(0) end,
+      function(s) s:acquire() end, function(s) s:release() end },
+    { 'condition', function() return asio.condition() end,
+      function(c) c:wait() end, function(c) c:signal() end },
+    { 'event', function() return asio.event() end,
+      function(e) e:wait() end, function(e) e:set() end },
+    { 'channel receivers', function() return asio.channel() end,
+      function(ch) ch:recv() end, function(ch) ch:send(1, 0) end },
+    { 'channel senders', function() return asio.channel() end,
+      function(ch) ch:send(1) end, function(ch) ch:recv(0) end },
+    { 'select', function() return { asio.channel(), asio.channel() } end,
+      function(p) asio.select({ { 'recv', p[1] }, { 'send', p[2], 1 } }) end,
+      function(p) p[1]:send(1, 0) end },
+  }
+  for _, case in ipairs(cases) do
+    local name, make, wait, finish = case[1], case[2], case[3], case[4]
+    it('do not pile up in a busy ' .. name, function()
+      helpers.run_async(function()
+        local p = make()
+        assert_bounded(function()
+          for _ = 1, 2000 do
+            local th = spawn(wait, p)
+            asio.yield()
+            th:kill()
+          end
+        end)
+        local last = spawn(wait, p)
+        asio.yield()
+        finish(p)
+        assert.is_true((last:join(5)))
+      end)
+    end)
+  end
+
+  it('a channel with a killed waiter is collected', function()
+    helpers.run_async(function()
+      assert_bounded(function()
+        for _ = 1, 2000 do
+          local ch = asio.channel()
+          local th = spawn(function() ch:recv() end)
+          asio.yield()
+          th:kill()
+        end
+      end)
+    end)
+  end)
+
+  it('a channel that buffers itself is collected', function()
+    helpers.run_async(function()
+      assert_bounded(function()
+        for _ = 1, 2000 do
+          local ch = asio.channel(1)
+          ch:send(ch)
+        end
+      end)
+    end)
+  end)
+
+  it('the helpers of a killed wait_any die with it (and wait_all leaves none)', function()
+    helpers.run_async(function()
+      local p = spawn(function() asio.park() end)
+      asio.yield()
+      local base = asio._stats().threads
+      for _, f in ipairs { asio.wait_any, asio.wait_all } do
+        for _ = 1, 10 do
+          local w = spawn(function() return f(p, 10) end)
+          asio.yield()
+          w:kill()
+        end
+        asio.yield()
+        assert.equal(base, asio._stats().threads)
+      end
+      -- and p is still joinable by a wait_any that was not killed
+      local w = spawn(function() return asio.wait_any(p, 5) end)
+      asio.yield()
+      p:kill()
+      assert.same({ true, 1, false, 'killed' }, { w:join() })
+    end)
+  end)
+end)
+
+describe('wait_all / wait_any outside a light thread', function()
+  it('answer at once when the threads already ended', function()
+    local a = spawn(function() return 'a' end)
+    local b = spawn(function() return 'b', 2 end)
+    asio.run()
+    assert.same({ { true, 'a', n = 2 }, { true, 'b', 2, n = 3 } }, { asio.wait_all(a, b) })
+    assert.same({ 1, true, 'b', 2 }, { asio.wait_any(b, a) })
+    assert.same({ 1, true, 'a' }, { asio.wait_any(a, b, 1) })
+    -- one still running: a wait is needed, which only a light thread can do
+    local c = spawn(function() asio.park() end)
+    asio.poll()
+    assert.has_error(function() asio.wait_all(a, c) end, 'wait_all: not called from a light thread')
+    assert.has_error(function() asio.wait_any(c) end, 'wait_any: not called from a light thread')
+    assert.same({ nil, 'timeout' }, { asio.wait_all(a, c, 0) })
+    assert.same({ 1, true, 'a' }, { asio.wait_any(a, c) })
+    c:kill()
+    asio.run()
+    helpers.assert_clean()
+  end)
+end)
+
+describe('error messages', function()
+  -- The message of f's error, checking that it points at this file (the caller), not inside.
+  local function err_of(f)
+    local ok, msg = pcall(f)
+    assert.is_false(ok)
+    assert.matches('sync_regressions_spec%.lua:%d+: ', msg)
+    return msg:match('sync_regressions_spec%.lua:%d+: (.*)$')
+  end
+
+  it('of wait_all / wait_any name plain coroutines and blame the caller', function()
+    local a = spawn(function() end)
+    asio.run()
+    assert.equal("bad argument #1 to 'wait_any' (light thread expected, got plain coroutine)",
+      err_of(function() asio.wait_any(coroutine.create(print)) end))
+    assert.equal("bad argument #2 to 'wait_all' (light thread expected, got plain coroutine)",
+      err_of(function() asio.wait_all(a, coroutine.create(print)) end))
+    assert.equal("bad argument #2 to 'wait_all' (timeout must be a non-negative number, got -1)",
+      err_of(function() asio.wait_all(a, -1) end))
+    assert.equal("bad argument #1 to 'wait_any' (light thread expected, got no value)",
+      err_of(function() asio.wait_any() end))
+  end)
+
+  it('of timers say what is wrong', function()
+    local t = asio.timer(10, print)
+    assert.equal("bad argument #1 to 'cancel' (timer expected, got no value)",
+      err_of(function() t.cancel() end))
+    assert.equal("bad argument #1 to 'cancel' (timer expected, got table)",
+      err_of(function() t.cancel({}) end))
+    t:cancel()
+    assert.equal("bad argument #1 to 'timer' (delay must be a non-negative number)",
+      err_of(function() asio.timer(-1, print) end))
+    assert.equal("bad argument #1 to 'timer' (number expected, got string)",
+      err_of(function() asio.timer('1', print) end))
+    assert.equal("bad argument #1 to 'every' (interval must be a positive number)",
+      err_of(function() asio.every(-1, print) end))
+    assert.equal("bad argument #1 to 'every' (interval must be a positive number)",
+      err_of(function() asio.every(0, print) end))
+    assert.equal("bad argument #1 to 'every' (number expected, got string)",
+      err_of(function() asio.every('1', print) end))
+    assert.equal("bad argument #2 to 'every' (function expected, got nil)",
+      err_of(function() asio.every(1) end))
+    asio.run()
+    helpers.assert_clean()
+  end)
+
+  it('report the type of a string given for a number', function()
+    assert.equal("bad argument #1 to 'channel' (capacity must be a non-negative integer, got string)",
+      err_of(function() asio.channel('2') end))
+    assert.equal("bad argument #1 to 'semaphore' (non-negative integer expected, got string)",
+      err_of(function() asio.semaphore('2') end))
+    assert.equal("bad argument #1 to 'recv' (timeout must be a non-negative number, got string)",
+      err_of(function() asio.channel(1):recv('1') end))
+  end)
+end)
