@@ -79,6 +79,9 @@ end
 
 --- Compatibility with the original LuaAsio, which spelled it this way.
 function M.destory_server(holder)
+  if type(holder) ~= 'userdata' then
+    error("bad argument #1 to 'destroy_server' (server expected, got " .. type(holder) .. ")", 2)
+  end
   return holder:close()
 end
 M.destroy_server = M.destory_server

@@ -236,6 +236,22 @@ describe("tls connections", function()
     end)
   end)
 
+  it("time out a STARTTLS handshake by the connection's connect timeout", function()
+    run(function()
+      local s, port = helpers.server(function(c)
+        c:settimeout(5)
+        c:read(100000) -- the ClientHello arrives, nothing is answered
+        c:close()
+      end)
+      local c = assert(asio.connect('127.0.0.1', port))
+      c:settimeouts(0.2, nil, nil)
+      local t0 = asio.now()
+      assert.same({ nil, 'timeout' }, { c:tls_handshake(client_ctx(), { server_name = 'localhost' }) })
+      assert.is_true(asio.now() - t0 < 4)
+      s:close()
+    end)
+  end)
+
   it("close a plain TCP peer that talks to a TLS server; the handler never sees it", function()
     run(function()
       local handled = false

@@ -14,6 +14,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 
+#include <cstring>
+
 namespace lasio {
 
 namespace {
@@ -234,6 +236,8 @@ int l_connect(lua_State* L) {
     connect_options opts = check_connect_options(L, 3, "connect");
     light_thread& th = rt.current(L, "connect");
     if (!port || *port == 0) return push_fail(L, "invalid port");
+    // As asio.resolve: an empty name, or one a zero byte would cut short, names no host.
+    if (len == 0 || std::memchr(host, '\0', len) != nullptr) return push_fail(L, "host not found");
     std::string h(host, len);
     // The host name is what the certificate must name, unless told otherwise.
     std::string name = opts.server_name.value_or(h);

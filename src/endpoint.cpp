@@ -12,6 +12,14 @@
 
 namespace lasio {
 
+std::optional<net::ip::address> parse_ip(std::string_view text) {
+    if (text.empty() || text.find('\0') != std::string_view::npos) return std::nullopt;
+    boost::system::error_code ec;
+    auto a = net::ip::make_address(std::string(text), ec);
+    if (ec) return std::nullopt;
+    return a;
+}
+
 std::optional<unsigned short> check_port(lua_State* L, int idx, const char* fn) {
     int t = lua_type(L, idx);
     if (t != LUA_TNUMBER && t != LUA_TSTRING) {

@@ -10,6 +10,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace lasio {
 
@@ -18,6 +19,9 @@ namespace net = boost::asio;
 /// A port argument: an integer or a numeric string in 0..65535; nullopt when it is neither.
 /// Raises when the value is not a number or string at all.
 std::optional<unsigned short> check_port(lua_State* L, int idx, const char* fn);
+
+/// An IP literal, or nullopt (also for text with a zero byte, which C parsers would cut short).
+std::optional<net::ip::address> parse_ip(std::string_view text);
 
 /// Pushes ip, port (IP family) or path (Unix family) of any socket address; returns the count.
 int push_endpoint(lua_State* L, const void* sockaddr_data, std::size_t size);

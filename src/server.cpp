@@ -165,10 +165,10 @@ int l_server(lua_State* L) {
         if (auto b = opt_integer_field(L, 4, "backlog", "server", 1, INT_MAX)) backlog = static_cast<int>(*b);
     }
     if (!port) return push_fail(L, "invalid port");
+    auto addr = parse_ip(std::string_view(ip, len));
+    if (!addr) return push_fail(L, "invalid address");
     error_code ec;
-    auto addr = net::ip::make_address(std::string(ip, len), ec);
-    if (ec) return push_fail(L, "invalid address");
-    net::ip::tcp::endpoint ep(addr, *port);
+    net::ip::tcp::endpoint ep(*addr, *port);
     server::acceptor_type acceptor(rt.io());
     acceptor.open(net::generic::stream_protocol(ep.protocol().family(), IPPROTO_TCP), ec);
     if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);

@@ -2,6 +2,7 @@
 // Option tables of asio.connect / asio.server, and the Linux socket options they set.
 #include "socket_options.hpp"
 
+#include "endpoint.hpp"
 #include "lua_bridge.hpp"
 #include "tls_context.hpp"
 
@@ -49,6 +50,8 @@ connect_options check_connect_options(lua_State* L, int idx, const char* fn) {
         o.timeout = *t;
     }
     o.bind = opt_string_field(L, idx, "bind", fn);
+    if (o.bind && !parse_ip(*o.bind))
+        luaL_error(L, "bad argument #%d to '%s' (option 'bind' must be an IP address)", idx, fn);
     o.socket = check_socket_options(L, idx, fn);
     o.server_name = opt_string_field(L, idx, "server_name", fn);
     // An empty name would verify a certificate without checking whom it names.

@@ -63,13 +63,11 @@ struct settings {
 settings check_settings(lua_State* L) {
     luaL_checktype(L, 1, LUA_TTABLE);
     settings s;
-    lua_getfield(L, 1, "mode");
-    static const char* const modes[] = {"client", "server", nullptr};
-    if (!lua_isnil(L, -1)) {
-        int m = luaL_checkoption(L, -1, nullptr, modes);
-        s.mode = m == 0 ? tls_context::role::client : tls_context::role::server;
+    if (auto mode = opt_string_field(L, 1, "mode", "tls_context")) {
+        if (*mode == "server") s.mode = tls_context::role::server;
+        else if (*mode != "client")
+            luaL_argerror(L, 1, "option 'mode' must be 'client' or 'server'");
     }
-    lua_pop(L, 1);
     lua_getfield(L, 1, "verify");
     if (lua_isboolean(L, -1)) s.verify = lua_toboolean(L, -1) != 0;
     else if (!lua_isnil(L, -1)) luaL_error(L, "bad argument #1 to 'tls_context' (option 'verify' must be a boolean)");

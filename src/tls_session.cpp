@@ -266,7 +266,8 @@ int l_tls_handshake(lua_State* L) {
     std::shared_ptr<tls_context> ctx = check_tls_context(L, 2);
     if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TTABLE);
     std::string name;
-    double timeout = s.timeouts().read;
+    // The handshake completes the connection: the connect timeout applies, else the read one.
+    double timeout = s.timeouts().connect >= 0 ? s.timeouts().connect : s.timeouts().read;
     if (lua_istable(L, 3)) {
         if (auto given = opt_string_field(L, 3, "server_name", "tls_handshake")) {
             if (given->empty()) luaL_argerror(L, 3, "option 'server_name' must not be empty");

@@ -48,10 +48,7 @@ std::string_view check_data(lua_State* L, int idx) {
 std::optional<net::ip::address> check_ip(lua_State* L, int idx) {
     size_t len;
     const char* s = luaL_checklstring(L, idx, &len);
-    error_code ec;
-    auto a = net::ip::make_address(std::string(s, len), ec);
-    if (ec) return std::nullopt;
-    return a;
+    return parse_ip(std::string_view(s, len));
 }
 
 int l_udp_sendto(lua_State* L) {
@@ -62,7 +59,7 @@ int l_udp_sendto(lua_State* L) {
     auto port = check_port(L, 4, "sendto");
     light_thread& th = rt.current(L, "sendto");
     if (!ip) return push_fail(L, "invalid address");
-    if (!port) return push_fail(L, "invalid port");
+    if (!port || *port == 0) return push_fail(L, "invalid port");
     udp::endpoint to(*ip, *port);
     return u.send(L, th, data, &to);
 }
@@ -107,7 +104,8 @@ int l_udp_connect(lua_State* L) {
     size_t len;
     const char* host = luaL_checklstring(L, 2, &len);
     auto port = check_port(L, 3, "connect");
-    if (!port) return push_fail(L, "invalid port");
+    if (!port || *port == 0) return push_fail(L, "invalid port");
+    if (len == 0 || std::memchr(host, '\0', len) != nullptr) return push_fail(L, "host not found");
     std::string name(host, len);
     error_code ec;
     auto literal = net::ip::make_address(name, ec);
@@ -287,10 +285,10 @@ int l_udp(lua_State* L) {
     if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TTABLE);
     socket_options opts = check_socket_options(L, 3, "udp");
     if (!port) return push_fail(L, "invalid port");
+    auto addr = parse_ip(ip);
+    if (!addr) return push_fail(L, "invalid address");
     error_code ec;
-    auto addr = net::ip::make_address(ip, ec);
-    if (ec) return push_fail(L, "invalid address");
-    udp::endpoint ep(addr, *port);
+    udp::endpoint ep(*addr, *port);
     udp::socket sock(rt.io());
     sock.open(ep.protocol(), ec);
     if (!ec) ec = apply_socket_options(sock.native_handle(), opts);
