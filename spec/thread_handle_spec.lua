@@ -80,6 +80,32 @@ describe("light-thread handles", function()
     end)
   end)
 
+  it("stay light threads when the error object's __tostring kills the thread", function()
+    run(function()
+      local th
+      local obj = setmetatable({}, { __tostring = function() th:kill(); return 'described' end })
+      th = asio.spawn_light_thread(function() asio.yield(); error(obj) end)
+      local joiner = asio.spawn_light_thread(function() return th:join() end)
+      assert.same({ true, false, 'killed' }, { joiner:join() })
+      assert.equal('dead', th:status())
+      assert.same({ false, 'killed' }, { th:join() })
+    end)
+  end)
+
+  it("stay light threads when they return more values than a stack takes", function()
+    run(function()
+      local th = asio.spawn_light_thread(function()
+        -- Each pcall level adds a result (unpack itself stops at the same limit).
+        local function g(d) if d == 0 then return 1 end return pcall(g, d - 1) end
+        return g(9000)
+      end)
+      local ok, err = th:join()
+      assert.is_false(ok)
+      assert.equal('too many results to keep', err)
+      assert.equal('dead', th:status())
+    end)
+  end)
+
   it("reject plain coroutines and other values with a clear error", function()
     local co = coroutine.create(function() end)
     for _, call in ipairs({

@@ -271,6 +271,9 @@ void runtime::finish(light_thread& th, int resume_status) {
         return;
     }
     std::string msg = describe_error(co);
+    // Describing runs the error object's __tostring, which may have killed the thread: then it
+    // has ended already, as killed.
+    if (!th.alive()) return;
     luaL_traceback(aux_, co, msg.c_str(), 0);
     lua_settop(co, 0);
     lua_pushvalue(aux_, -1);
@@ -308,9 +311,13 @@ void runtime::end(light_thread& th, thread_outcome how) {
     thread_ptr keep = th.shared_from_this();
     th.status_ = thread_status::dead;
     lua_State* co = th.co_;
-    // A stack that cannot grow by one slot leaves the thread unmarked: join then calls it no
-    // light thread, which beats raising on a coroutine that is not running.
-    if (lua_checkstack(co, 1)) lua_pushlightuserdata(co, const_cast<void*>(end_mark(how)));
+    if (!lua_checkstack(co, 1)) {
+        // Results fill the stack to its limit: keep an explanation in their place instead.
+        lua_settop(co, 0);
+        lua_pushliteral(co, "too many results to keep");
+        how = thread_outcome::raised;
+    }
+    lua_pushlightuserdata(co, const_cast<void*>(end_mark(how)));
     wake_joiners(th);
     release(th);
 }
