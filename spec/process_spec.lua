@@ -26,6 +26,10 @@ describe("in a child process", function()
     assert.is_true(shell(script .. 'function'))
   end)
 
+  it("numbers in an array given to write are sent as tostring gives them, collector or not", function()
+    assert.is_true(shell(luajit .. ' ' .. here .. 'spec/scripts/write_numbers.lua'))
+  end)
+
   it("two Lua states on two OS threads each run their own runtime", function()
     local host = os.getenv('ASIO_TEST_HOST')
     assert.is_string(host, 'ASIO_TEST_HOST must name the two_states test host (spec/run.sh sets it)')

@@ -9,6 +9,9 @@
 #include <boost/asio/write.hpp>
 
 #include <algorithm>
+#include <cstdio>
+#include <deque>
+#include <string>
 
 namespace lasio {
 
@@ -268,22 +271,34 @@ int stream::write(lua_State* L, light_thread& th, int data_idx) {
     if (writer_.th != nullptr)
         return luaL_error(L, "write: another light thread is already writing this connection");
     if (handshaking_) return luaL_error(L, "write: a TLS handshake or shutdown is in progress on this connection");
+    if (write_error_) return push_fail(L, write_error_);
     // Gather the pieces; a Lua string's bytes are used in place until we must wait.
     constexpr int max_pieces = 64;
     net::const_buffer pieces[max_pieces];
     std::size_t count = 0;
     std::size_t total = 0;
     std::vector<net::const_buffer> many;
+    std::deque<std::string> numbers; // text of number items: the table holds only the numbers
     if (lua_istable(L, data_idx)) {
         int n = static_cast<int>(lua_objlen(L, data_idx));
         if (n > max_pieces) many.reserve(n);
         for (int i = 1; i <= n; ++i) {
             lua_rawgeti(L, data_idx, i);
             size_t len;
-            const char* s = lua_tolstring(L, -1, &len);
+            const char* s;
+            if (lua_type(L, -1) == LUA_TNUMBER) {
+                // lua_tolstring would make a string only this stack slot holds, gone at the pop.
+                char text[32];
+                int k = std::snprintf(text, sizeof text, "%.14g", lua_tonumber(L, -1));
+                numbers.emplace_back(text, static_cast<std::size_t>(k));
+                s = numbers.back().data();
+                len = numbers.back().size();
+            } else {
+                s = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : nullptr;
+            }
             if (s == nullptr)
                 return luaL_error(L, "bad argument #1 to 'write' (item %d is not a string)", i);
-            lua_pop(L, 1); // the table keeps the string alive
+            lua_pop(L, 1); // the table keeps a string item alive
             net::const_buffer b(s, len);
             if (n > max_pieces) many.push_back(b);
             else pieces[count++] = b;
@@ -387,6 +402,9 @@ void stream::on_tls_write(const error_code& ec, std::size_t n) {
     write_waiting_ = false;
     --rt_->stats().pending;
     wpos_ += n;
+    // A TLS session that failed to write cannot write again (a record may be cut short, and
+    // OpenSSL may wait for a transport that is gone): later writes fail at once with the error.
+    if (ec && ec != net::error::operation_aborted) write_error_ = ec;
     if (rt_->closing() || closed_ || writer_.th == nullptr) return;
     finish_write(ec);
 }

@@ -71,6 +71,8 @@ public:
     bool handshaking() const { return handshaking_; }
     /// Whether an Asio read or write is still in flight (e.g. a TLS read its reader left).
     bool io_in_flight() const { return read_waiting_ || write_waiting_; }
+    /// Set once a TLS write failed; every later write (and tls_shutdown) fails with it.
+    const error_code& write_error() const { return write_error_; }
 
     int cancel_wait(light_thread& th, lua_State* co) override;
     void release_io() override;
@@ -121,6 +123,7 @@ private:
     std::size_t wtotal_ = 0;  // bytes of the current write call
     wait_slot writer_;
     bool write_waiting_ = false;
+    error_code write_error_;
 };
 
 /// Metatable name of connections.

@@ -324,6 +324,7 @@ int l_tls_shutdown(lua_State* L) {
         return luaL_error(L, "tls_shutdown: another light thread is using this connection");
     // A read whose reader timed out stays in flight; a second read by the shutdown would clash.
     if (s.io_in_flight()) return push_fail(L, "busy");
+    if (s.write_error()) return push_fail(L, s.write_error());
     std::shared_ptr<stream> sp = s.shared_from_this();
     auto w = std::make_shared<handshake_wait>(sp, true);
     s.set_handshaking(true);
