@@ -9,6 +9,7 @@ ffi.cdef [[
 int socket(int domain, int type, int protocol);
 int bind(int fd, const void *addr, unsigned len);
 int close(int fd);
+int listen(int fd, int backlog);
 struct lasio_sockaddr_un { uint16_t family; char path[108]; };
 ]]
 
@@ -166,6 +167,30 @@ describe("unix sockets", function()
       local ok, r1, r2 = reader:join()
       assert.is_true(ok); assert.is_nil(r1); assert.equal('closed', r2)
       s:close()
+    end)
+  end)
+
+  it("connecting to a listener whose backlog is full fails, never hands out a dead connection", function()
+    run(function()
+      -- A listener that never accepts, with the smallest backlog.
+      local path = fresh_path()
+      local fd = ffi.C.socket(1, 1, 0)
+      local sa = ffi.new('struct lasio_sockaddr_un')
+      sa.family = 1
+      ffi.copy(sa.path, path)
+      assert(ffi.C.bind(fd, sa, ffi.sizeof(sa)) == 0)
+      assert(ffi.C.listen(fd, 0) == 0)
+      local conns, failed = {}, nil
+      for _ = 1, 8 do
+        local c, err = asio.unix_connect(path, { timeout = 1 })
+        if not c then failed = err; break end
+        assert.equal(path, (c:remote_address())) -- a connection handed out is connected
+        conns[#conns + 1] = c
+      end
+      assert.equal('resource temporarily unavailable', failed)
+      for _, c in ipairs(conns) do c:close() end
+      ffi.C.close(fd)
+      os.remove(path)
     end)
   end)
 

@@ -126,6 +126,15 @@ private:
             last_error_ = ec;
             return try_next();
         }
+        error_code peer_ec;
+        socket_->remote_endpoint(peer_ec);
+        if (peer_ec) {
+            // A Unix listener with a full backlog makes a non-blocking connect fail with EAGAIN,
+            // which Asio takes for "in progress": the socket then looks writable, unconnected.
+            last_error_ = net::error::try_again;
+            socket_.reset();
+            return try_next();
+        }
         auto s = std::make_shared<stream>(rt_, std::move(*socket_));
         socket_.reset();
         s->timeouts() = opts_.timeouts;
