@@ -78,9 +78,13 @@ function M.every(interval, fn, ...)
 end
 
 --- Compatibility with the original LuaAsio, which spelled it this way.
+-- The core registers the server metatable under its name (hosts may leave debug out).
+local getregistry, getmetatable_raw = debug and debug.getregistry, debug and debug.getmetatable
+local server_mt = getregistry and getregistry()['asio.server']
 function M.destory_server(holder)
-  if type(holder) ~= 'userdata' then
-    error("bad argument #1 to 'destroy_server' (server expected, got " .. type(holder) .. ")", 2)
+  if type(holder) ~= 'userdata' or (server_mt and getmetatable_raw(holder) ~= server_mt) then
+    local got = type(holder) == 'userdata' and 'other userdata' or type(holder)
+    error("bad argument #1 to 'destroy_server' (server expected, got " .. got .. ")", 2)
   end
   return holder:close()
 end

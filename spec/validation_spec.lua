@@ -46,5 +46,14 @@ describe("addresses and names", function()
       "bad argument #1 to 'destroy_server' (server expected, got number)")
     assert.has_error(function() asio.destory_server() end,
       "bad argument #1 to 'destroy_server' (server expected, got nil)")
+    local u = assert(asio.udp('127.0.0.1', 0))
+    assert.has_error(function() asio.destroy_server(u) end,
+      "bad argument #1 to 'destroy_server' (server expected, got other userdata)")
+    assert.has_error(function() asio.destroy_server(io.stdout) end)
+    assert.truthy(u:local_address()) -- untouched
+    u:close()
+    local srv = assert(asio.server('127.0.0.1', 0, function() end))
+    asio.destroy_server(srv)
+    assert.equal(0, asio._stats().servers)
   end)
 end)

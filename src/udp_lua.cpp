@@ -188,9 +188,12 @@ int group_op(lua_State* L, bool join) {
     auto group = check_ip(L, 2);
     std::optional<net::ip::address> iface;
     unsigned int index = 0;
-    if (lua_type(L, 3) == LUA_TNUMBER) index = static_cast<unsigned int>(lua_tointeger(L, 3));
+    bool by_index = lua_type(L, 3) == LUA_TNUMBER;
+    if (by_index) index = static_cast<unsigned int>(check_integer_in(L, 3, 0, UINT_MAX));
     else if (!lua_isnoneornil(L, 3) && !(iface = check_ip(L, 3))) return push_fail(L, "invalid address");
     if (!group || !group->is_multicast()) return push_fail(L, "invalid address");
+    // The IPv4 socket API names the interface by its address only.
+    if (by_index && group->is_v4()) luaL_argerror(L, 3, "an IPv4 group takes the interface's address");
     if (u.closed()) return push_fail(L, err::closed);
     error_code ec;
     if (group->is_v4()) {
