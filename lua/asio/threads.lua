@@ -7,7 +7,7 @@
 -- @module asio.threads
 local M = {}
 
-local type, select, pcall = type, select, pcall
+local type, select, pcall, rawequal = type, select, pcall, rawequal
 local math_max = math.max
 local unpack = unpack or table.unpack
 
@@ -46,9 +46,15 @@ function M.install(asio, W)
     end
     if n == 0 then W.argerror(1, fname, 'light thread expected, got no value', 3) end
     local ths = { ... }
+    local me = W.running()
     for i = 1, n do
-      local bad = not_thread(ths[i])
+      local th = ths[i]
+      local bad = not_thread(th)
       if bad then W.argerror(i, fname, 'light thread expected, got ' .. bad, 3) end
+      -- It would never end while waiting: wait_any would sleep for good, wait_all's join raise.
+      if me ~= nil and rawequal(th, me) then
+        W.argerror(i, fname, 'a light thread cannot wait for itself', 3)
+      end
     end
     return ths, n, timeout
   end

@@ -4,9 +4,13 @@
 -- A blocking call creates a *waiter* (the parked light thread, whether it is still waiting,
 -- what it got) and one *ticket* per queue it waits in: a plain `recv` has one ticket and is its
 -- own ticket; a `select` has one ticket per case. Whoever completes a wait (a sender, an unlock)
--- pops a ticket, wakes its thread with `asio.wake`, and only when that returned true stores the
--- outcome in the waiter. `asio.wake` returning false means the thread is dead, or its timeout
--- already fired: the ticket is dropped and the next one is tried.
+-- pops a ticket, wakes its thread with `asio.wake` and stores the outcome in the waiter, which
+-- reads it when it resumes. `asio.wake` returning false means the thread is not parked: when it
+-- is dead the ticket is dropped and the next one is tried; when it is alive, something else
+-- already scheduled its resumption (a stray `asio.wake` from user code, or its own timeout) and
+-- it is completed all the same, since it resumes into `W.wait`, which finds the outcome there.
+-- Skipping it instead would lose the hand-off: the thread would queue itself again and sleep
+-- while the lock is free, the event set or a value buffered.
 --
 -- Queues are head/tail index tables. A waiter that gives up (timeout, or another `select` case
 -- fired) leaves its tickets in place, marked cancelled; pops skip them and a queue whose
@@ -30,10 +34,14 @@
 -- @module asio.waitq
 local M = {}
 
-local pcall, error, type, rawget, next, setmetatable = pcall, error, type, rawget, next, setmetatable
+local pcall, error, type, rawget, next, setmetatable, tonumber =
+  pcall, error, type, rawget, next, setmetatable, tonumber
+local getinfo = debug.getinfo
+local isyieldable = coroutine.isyieldable -- LuaJIT 2.1 (nil in 2.0)
 local math_max = math.max
-local unpack = unpack or table.unpack
-local function pack(...) return { n = select('#', ...), ... } end
+
+-- This file's name as error positions spell it.
+local HERE = getinfo(1, 'S').short_src
 
 --- Builds the queue and parking helpers bound to one `asio` table.
 -- @tparam table asio the module table holding the core primitives (park, wake, current, now)
@@ -131,22 +139,26 @@ function M.new(asio)
     return nil
   end
 
-  -- Tries to wake the thread of a popped ticket; the dead are retired. One that is not parked
-  -- but alive (its timeout fired, it has yet to run) resumes, finds no outcome and withdraws.
+  -- Wakes the thread of a popped ticket and marks its waiter fired; the dead are retired. One
+  -- that is alive but not parked (a stray asio.wake or its timeout scheduled it, it has yet to
+  -- run) is fired too: it resumes inside W.wait and takes the outcome (see the module comment).
   local function try_wake(t)
     local w = t.w
-    if wake(w.th, true) then
-      w.active = false
-      w.fired = t.i
-      return true
+    if not wake(w.th, true) then
+      local status = w.th:status()
+      if status ~= 'waiting' then
+        if status == 'dead' then w.active = false end
+        return false
+      end
     end
-    if w.th:status() == 'dead' then w.active = false end
-    return false
+    w.active = false
+    w.fired = t.i
+    return true
   end
 
   --- Removes `t`, the ticket `peek` just returned, and tries to wake its thread.
-  -- @return true when woken (the caller completes `t.w` right away), false when it was not
-  -- parked (dead, or its timeout fired and it has yet to run)
+  -- @return true when woken (the caller completes `t.w` right away), false when its thread is
+  -- dead
   function Queue:take(t)
     self[self.first] = nil
     self.first = self.first + 1
@@ -161,8 +173,8 @@ function M.new(asio)
     end
   end
 
-  --- Pops tickets until one whose thread `asio.wake` accepts; that waiter is then completed by
-  -- the caller, which must store the outcome in `t.w` right away (it resumes later, never now).
+  --- Pops tickets until one whose thread is alive; that waiter is then completed by the caller,
+  -- which must store the outcome in `t.w` right away (it resumes later, never now).
   -- @return the ticket, or nil when no live waiter is left
   function Queue:wake_next()
     local t = pop_active(self)
@@ -221,8 +233,38 @@ function M.new(asio)
     end
   end
 
+  -- Raises `e`, an error of the core's kill called by the wrapper below through pcall, as the
+  -- core's kill would have raised it had the user called it: at the user's line (level 3 from
+  -- here), naming the function and `self` as LuaJIT names them. Called from the wrapper only,
+  -- and not as a tail call: level 2 is the wrapper as its caller called it.
+  local function kill_error(e)
+    if type(e) == 'string' then
+      -- A position would be this file's (pcall leaves none today): drop it.
+      if e:sub(1, #HERE + 1) == HERE .. ':' then
+        e = e:sub(#HERE + 2):match('^%d+: (.*)$') or e
+      end
+      -- Called from pcall, the core's kill is named '?' and never as a method.
+      local n, msg = e:match("^bad argument #(%d+) to '[^']*' (%(.*%))$")
+      if n then
+        local info = getinfo(2, 'n')
+        local name = info and info.name or '?'
+        n = tonumber(n)
+        if info and info.namewhat == 'method' then n = n - 1 end
+        if n == 0 then
+          e = ("calling '%s' on bad self %s"):format(name, msg)
+        else
+          e = ("bad argument #%d to '%s' %s"):format(n, name, msg)
+        end
+      end
+    end
+    error(e, 3)
+  end
+
   -- The core offers no notice of a kill, so wrap the handle's kill method: a thread can only
-  -- be killed through it, and the sweep costs nothing while the ledger is empty.
+  -- be killed through it, and the sweep costs nothing while the ledger is empty. The core's
+  -- kill runs under pcall so that its errors can blame the caller of the wrapper, not the
+  -- wrapper (a thread killing itself yields inside that pcall and never comes back, as it
+  -- would without it). The core's kill returns nothing.
   local function patch_kill(th)
     patched = true
     local mt = getmetatable(th)
@@ -230,15 +272,16 @@ function M.new(asio)
     local methods = type(rawget(mt, '__index')) == 'table' and mt.__index or mt
     local kill = rawget(methods, 'kill')
     if type(kill) ~= 'function' then return end
-    methods.kill = function(self, ...)
-      local r = pack(kill(self, ...))
+    methods.kill = function(...)
+      local ok, e = pcall(kill, ...)
+      if not ok then kill_error(e) end
+      local self = ...
       local w = watched[self]
       if w and self:status() == 'dead' then
         watched[self] = nil
         killed(w)
       end
       if next(ledger) then sweep() end
-      return unpack(r, 1, r.n)
     end
   end
 
@@ -299,6 +342,7 @@ function M.new(asio)
       if ok then return th end
     end
   end
+  W.running = running
 
   --- The running light thread; raises "<fname>: not called from a light thread" otherwise.
   -- @tparam string fname the public name to blame
@@ -339,6 +383,34 @@ function M.new(asio)
     end
   end
 
+  -- Takes back every ticket of a waiter that leaves W.wait without an outcome.
+  local function withdraw(w)
+    w.active = false
+    local ts = w.tickets
+    if ts then
+      for k = 1, #ts do cancel(ts[k]) end
+    else
+      cancel(w)
+    end
+  end
+
+  -- Parks the thread of `w`. Should park raise instead (it does when the thread cannot yield
+  -- here: "attempt to yield across C-call boundary"), the waiter is withdrawn first, leaving
+  -- the primitive as it was: a ticket left queued would later be handed the item although its
+  -- thread is no longer waiting for it.
+  local function park_for(w, timeout)
+    -- Through pcall only where park is bound to raise (the thread cannot yield here), or where
+    -- LuaJIT cannot tell: the common case, a rendezvous, parks on every message.
+    if isyieldable == nil or not isyieldable() then
+      local ok, a, b = pcall(park, timeout)
+      if ok then return a, b end
+      withdraw(w)
+      watched[w.th] = nil
+      error(a, 0)
+    end
+    return park(timeout)
+  end
+
   -- Handles what a park returned: true when fired, false when the time is up, nil (and the
   -- time left) after a stray wake, once the tickets it cost are queued again.
   local function after_park(w, a, b, deadline)
@@ -356,27 +428,22 @@ function M.new(asio)
     if deadline then
       left = (a == nil and b == 'timeout') and 0 or math_max(0, deadline - now())
       if left == 0 then
-        w.active = false
-        local ts = w.tickets
-        if ts then
-          for k = 1, #ts do cancel(ts[k]) end
-        else
-          cancel(w)
-        end
+        withdraw(w)
         return false
       end
     end
+    -- A live waiter's tickets stay queued (see try_wake): this is only a safeguard.
     local ts = w.tickets or { w }
     for k = 1, #ts do
       local t = ts[k]
-      if not t.q then t.home:push(t) end
+      if not t.q and not t.cancelled then t.home:push(t) end
     end
     return nil, left
   end
 
   local function wait_more(w, left, deadline)
     while true do
-      local a, b = park(left)
+      local a, b = park_for(w, left)
       local done
       done, left = after_park(w, a, b, deadline)
       if done ~= nil then return done end
@@ -385,13 +452,14 @@ function M.new(asio)
 
   --- Parks `w` (whose tickets are already queued) until one of them fires or `timeout` passes.
   -- Any wake that did not come with an outcome (a stray `asio.wake` from user code) is ignored:
-  -- the tickets it lost are queued again and the thread parks for the time that is left.
+  -- the tickets stay queued (a counterpart that comes before the thread runs again completes
+  -- it all the same) and the thread parks for the time that is left.
   -- @return true when fired (`w.fired`, `w.value`, `w.err` hold the outcome), false on timeout
   function W.wait(w, timeout)
     local th = w.th
     watched[th] = w
     local deadline = timeout and now() + timeout
-    local a, b = park(timeout)
+    local a, b = park_for(w, timeout)
     local done, left = after_park(w, a, b, deadline)
     if done == nil then done = wait_more(w, left, deadline) end
     watched[th] = nil
