@@ -3,8 +3,9 @@
 --
 -- A channel is a userdata made with `newproxy(true)`, so that `#ch` works on LuaJIT without
 -- 5.2 compatibility (plain tables ignore `__len` there); `ch:len()` is the same thing.
--- Its state lives in the proxy's own metatable (`newproxy(true)` gives each proxy one), so only
--- the channel reaches it. A weak table proxy -> state would leak every channel whose state
+-- Its state sits in a small table of its own that the proxy's own metatable (`newproxy(true)`
+-- gives each proxy one) names as `__index`, falling back to the methods: only the channel
+-- reaches it, and `ch[STATE]` is a plain lookup the JIT compiles. A weak table proxy -> state would leak every channel whose state
 -- reaches the proxy back (a queued waiter's stack, a buffered value that is the channel):
 -- LuaJIT has no ephemerons, so such a value keeps its own key alive.
 --
@@ -18,9 +19,8 @@
 -- @module asio.channel
 local M = {}
 
-local type, error, newproxy, getmetatable, rawget = type, error, newproxy, getmetatable, rawget
--- The plain getmetatable answers `__metatable` ('asio.channel') for a channel.
-local getmt = debug.getmetatable
+local type, error, newproxy, getmetatable, setmetatable = type, error, newproxy, getmetatable,
+  setmetatable
 local math_floor, math_huge = math.floor, math.huge
 
 --- Builds the channel constructor bound to one `asio` table.
@@ -29,13 +29,14 @@ local math_floor, math_huge = math.floor, math.huge
 -- @treturn table `{new = fn, state = fn, try_recv = fn, try_send = fn}`; the last three are
 -- for asio.select
 function M.new(asio, W)
-  local STATE = {} -- the key of a channel's state in its proxy's metatable
+  local STATE = {} -- the key of a channel's state, through its proxy's __index
   local Channel = {}
+  local inherit = { __index = Channel }
 
   -- The state of channel `ch`, or nil when `ch` is not a channel.
   local function state_of(ch)
-    local mt = getmt(ch)
-    return mt and rawget(mt, STATE)
+    if type(ch) ~= 'userdata' or getmetatable(ch) ~= 'asio.channel' then return nil end
+    return ch[STATE]
   end
 
   local function state(self, fname)
@@ -202,9 +203,9 @@ function M.new(asio, W)
     return function() return (recv(self)) end
   end
 
-  local function len_mm(self) return buffered(getmt(self)[STATE]) end
+  local function len_mm(self) return buffered(self[STATE]) end
   local function tostring_mm(self)
-    local st = getmt(self)[STATE]
+    local st = self[STATE]
     return ('asio.channel(%s): %d buffered%s'):format(tostring(st.cap), buffered(st),
       st.closed and ', closed' or '')
   end
@@ -222,14 +223,15 @@ function M.new(asio, W)
     end
     local proxy = newproxy(true)
     local mt = getmetatable(proxy)
-    mt.__index = Channel
+    mt.__index = setmetatable({
+      [STATE] = {
+        cap = capacity, first = 1, last = 0, closed = false,
+        recvq = W.queue(), sendq = W.queue(),
+      },
+    }, inherit)
     mt.__len = len_mm
     mt.__tostring = tostring_mm
     mt.__metatable = 'asio.channel'
-    mt[STATE] = {
-      cap = capacity, first = 1, last = 0, closed = false,
-      recvq = W.queue(), sendq = W.queue(),
-    }
     return proxy
   end
 
