@@ -19,7 +19,13 @@ struct thread_memory_pool {
         for (void* p : free) ::operator delete(p);
     }
 };
+// initial-exec: a spawn and a death each reach the pool, and the default model for a shared
+// object costs a __tls_get_addr call per access (the pool is a few bytes of static TLS).
+#if defined(__GNUC__)
+thread_local thread_memory_pool pool __attribute__((tls_model("initial-exec")));
+#else
 thread_local thread_memory_pool pool;
+#endif
 constexpr std::size_t pool_limit = 4096;
 
 /// How each way of ending is marked on the coroutine (only the addresses matter).

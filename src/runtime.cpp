@@ -322,8 +322,7 @@ void runtime::end(light_thread& th, thread_outcome how) {
     release(th);
 }
 
-void runtime::wake_joiners(light_thread& th) {
-    if (th.joiners_.empty()) return;
+void runtime::wake_all_joiners(light_thread& th) {
     auto joiners = std::move(th.joiners_);
     th.joiners_.clear();
     for (auto& [joiner, token] : joiners) {
@@ -375,8 +374,7 @@ void runtime::add_joiner(light_thread& target, light_thread& joiner, std::uint32
 
 // --- deadlines ------------------------------------------------------------------------------
 
-void runtime::forget_deadline(light_thread& th) {
-    if (th.heap_index_ == light_thread::npos) return;
+void runtime::remove_deadline(light_thread& th) {
     deadlines_.remove(th);
     if (deadlines_.empty() && timer_armed_ && !closing_) {
         // Nothing left to time: let run() return instead of waiting for a stale expiry.

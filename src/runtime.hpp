@@ -161,12 +161,18 @@ private:
     /// Ends th's life as a light thread: marks its coroutine with how, wakes joiners, releases.
     void end(light_thread& th, thread_outcome how);
 
-    void wake_joiners(light_thread& th);
+    void wake_joiners(light_thread& th) {
+        if (!th.joiners_.empty()) wake_all_joiners(th);
+    }
+    void wake_all_joiners(light_thread& th);
     void release(light_thread& th);
     void post_drain();
     void drain_ready();
     void arm_timer();
-    void forget_deadline(light_thread& th);
+    void forget_deadline(light_thread& th) {
+        if (th.heap_index_ != light_thread::npos) remove_deadline(th);
+    }
+    void remove_deadline(light_thread& th);
     void on_deadlines();
     void fire_timeout(light_thread& th);
 
