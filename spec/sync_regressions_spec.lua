@@ -23,6 +23,14 @@ local function assert_bounded(round)
     ('Lua heap grew from %.0f KB to %.0f KB over two rounds'):format(first, third))
 end
 
+
+-- The message of f's error, checking that it points at this file (the caller), not inside.
+local function err_of(f)
+  local ok, msg = pcall(f)
+  assert.is_false(ok)
+  assert.matches('sync_regressions_spec%.lua:%d+: ', msg)
+  return msg:match('sync_regressions_spec%.lua:%d+: (.*)$')
+end
 describe('killed waiters', function()
   it('a killed waiting writer lets the readers queued behind it in', function()
     helpers.run_async(function()
@@ -154,13 +162,6 @@ describe('wait_all / wait_any outside a light thread', function()
 end)
 
 describe('error messages', function()
-  -- The message of f's error, checking that it points at this file (the caller), not inside.
-  local function err_of(f)
-    local ok, msg = pcall(f)
-    assert.is_false(ok)
-    assert.matches('sync_regressions_spec%.lua:%d+: ', msg)
-    return msg:match('sync_regressions_spec%.lua:%d+: (.*)$')
-  end
 
   it('of wait_all / wait_any name plain coroutines and blame the caller', function()
     local a = spawn(function() end)
@@ -353,12 +354,6 @@ describe('a wait that cannot park', function()
 end)
 
 describe('errors that blame the caller', function()
-  local function err_of(f)
-    local ok, msg = pcall(f)
-    assert.is_false(ok)
-    assert.matches('sync_regressions_spec%.lua:%d+: ', msg)
-    return msg:match('sync_regressions_spec%.lua:%d+: (.*)$')
-  end
 
   it('wait_any / wait_all on the calling thread itself raise at once', function()
     helpers.run_async(function()

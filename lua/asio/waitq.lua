@@ -200,15 +200,20 @@ function M.new(asio)
   -- and LuaJIT has no ephemerons; the waiter is kept alive by the parked thread's stack anyway.
   local watched = setmetatable({}, { __mode = 'kv' })
 
-  -- A watched waiter's thread was killed: it will never withdraw its tickets itself. One that
-  -- was already handed its item is inactive; the ledger gives that item back.
-  local function killed(w)
+  -- Cancels every ticket of waiter `w` (a single-ticket waiter is its own ticket).
+  local function cancel_tickets(w)
     local ts = w.tickets
     if ts then
       for k = 1, #ts do cancel(ts[k]) end
     else
       cancel(w)
     end
+  end
+
+  -- A watched waiter's thread was killed: it will never withdraw its tickets itself. One that
+  -- was already handed its item is inactive; the ledger gives that item back.
+  local function killed(w)
+    cancel_tickets(w)
     if w.active then
       w.active = false
       local on_kill = w.on_kill
@@ -386,12 +391,7 @@ function M.new(asio)
   -- Takes back every ticket of a waiter that leaves W.wait without an outcome.
   local function withdraw(w)
     w.active = false
-    local ts = w.tickets
-    if ts then
-      for k = 1, #ts do cancel(ts[k]) end
-    else
-      cancel(w)
-    end
+    cancel_tickets(w)
   end
 
   -- Parks the thread of `w`. Should park raise instead (it does when the thread cannot yield
