@@ -41,8 +41,9 @@ enum class wait_kind : unsigned char { none, sleep, park, join, io };
 enum class thread_outcome : unsigned char { none, returned, raised, killed };
 
 /**
- * Owned by itself while alive (self_) and by every queued completion that names it. Completions carry the token they were issued with; a token that no longer matches
- * means the wait already ended (timeout, kill, close) and the completion is dropped.
+ * Owned by itself while alive (self_) and by every queued completion that names it. Completions
+ * carry the token they were issued with; a token that no longer matches means the wait already
+ * ended (timeout, kill, close) and the completion is dropped.
  * The destructor never touches Lua: Lua anchors are released when the thread dies.
  */
 class light_thread {
@@ -106,7 +107,8 @@ thread_outcome ended_outcome(lua_State* co);
 /// Pushes onto L what join returns for the ended thread co: true, results... | false, err.
 int push_ended_outcome(lua_State* co, lua_State* L);
 
-/// Gives coroutines the handle methods (join/kill/status) and adds spawn/current/park/wake/sleep/... to the table on top.
+/// Gives coroutines the handle methods (join/kill/status) and adds spawn/current/park/wake/
+/// sleep/... to the table on top.
 void open_light_thread(lua_State* L, runtime& rt);
 
 } // namespace lasio

@@ -108,16 +108,16 @@ namespace {
 bool integer_in(lua_State* L, int idx, long long lo, long long hi, long long& out) {
     if (lua_type(L, idx) != LUA_TNUMBER) return false;
     double d = lua_tonumber(L, idx);
-    if (!(d >= static_cast<double>(lo) && d <= static_cast<double>(hi)) || d != static_cast<double>(static_cast<long long>(d)))
-        return false;
+    bool in_range = d >= static_cast<double>(lo) && d <= static_cast<double>(hi);
+    if (!in_range || d != static_cast<double>(static_cast<long long>(d))) return false;
     out = static_cast<long long>(d);
     return true;
 }
 
 } // namespace
 
-std::optional<long long> opt_integer_field(lua_State* L, int idx, const char* key, const char* fn, long long lo,
-                                           long long hi) {
+std::optional<long long> opt_integer_field(lua_State* L, int idx, const char* key, const char* fn,
+                                           long long lo, long long hi) {
     lua_getfield(L, idx, key);
     std::optional<long long> v;
     long long n = 0;
@@ -154,7 +154,8 @@ std::optional<std::string> opt_string_field(lua_State* L, int idx, const char* k
         const char* s = lua_tolstring(L, -1, &len);
         // Names, paths and PEM text never hold a zero byte; C APIs would cut them short at one.
         if (std::memchr(s, '\0', len) != nullptr)
-            luaL_error(L, "bad argument #%d to '%s' (option '%s' must not contain a zero byte)", idx, fn, key);
+            luaL_error(L, "bad argument #%d to '%s' (option '%s' must not contain a zero byte)", idx, fn,
+                       key);
         v.emplace(s, len);
     } else if (!lua_isnil(L, -1)) {
         luaL_error(L, "bad argument #%d to '%s' (option '%s' must be a string)", idx, fn, key);
