@@ -181,6 +181,33 @@ describe("errors inside light threads", function()
     helpers.assert_clean()
   end)
 
+  it("closes the connection of an accept handler that raised", function()
+    local seen
+    asio.on_error(function(msg) seen = msg end)
+    local closed_by_us
+    collectgarbage('stop') -- the close must not wait for the collector
+    local s = assert(asio.server('127.0.0.1', 0, function(conn)
+      conn:write('hello\n')
+      error('handler bug')
+    end))
+    local _, port = s:local_address()
+    asio.spawn_light_thread(function()
+      local c = assert(asio.connect('127.0.0.1', port))
+      c:settimeout(5)
+      assert.equal('hello', c:read_line())
+      closed_by_us = { c:read(1) }
+      c:close()
+      s:close()
+    end)
+    asio.run()
+    collectgarbage('restart')
+    asio.on_error(nil)
+    assert.is_nil(closed_by_us[1])
+    assert.equal('closed', closed_by_us[2])
+    assert.truthy(seen and seen:find('handler bug', 1, true))
+    helpers.assert_clean()
+  end)
+
   it("a raising error handler falls back to stderr and the loop goes on", function()
     asio.on_error(function() error('handler broken') end)
     local ran = false

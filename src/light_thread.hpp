@@ -17,6 +17,7 @@ namespace lasio {
 
 class runtime;
 class light_thread;
+class io_object;
 /// Light threads live and die on their runtime's OS thread: a plain (non-atomic) count suffices.
 using thread_ptr = boost::intrusive_ptr<light_thread>;
 using steady_clock = std::chrono::steady_clock;
@@ -85,6 +86,7 @@ private:
     std::size_t heap_index_ = npos;
 
     std::vector<std::pair<thread_ptr, std::uint32_t>> joiners_;
+    std::weak_ptr<io_object> closes_on_error_; // an accept handler's connection
 
     thread_ptr self_;               // keeps the object alive until the thread dies
     light_thread* prev_ = nullptr;  // runtime's list of live threads

@@ -283,7 +283,11 @@ void runtime::finish(light_thread& th, int resume_status) {
     });
     // The thread is over before the error handler runs: whatever the handler does with it (kill,
     // join, asio._close_all) then sees an ended thread.
+    std::shared_ptr<io_object> owned = th.closes_on_error_.lock();
     end(th, thread_outcome::raised);
+    // Nobody else knows of an accept handler's connection: left open, it would hold its
+    // descriptor (and keep the peer waiting) until the collector found it.
+    if (owned) owned->close_from_runtime();
     // A joiner already waiting receives the error; otherwise nobody would ever see it.
     if (handled) lua_pop(aux_, 1);
     else report_error();
@@ -343,6 +347,7 @@ void runtime::release(light_thread& th) { // end() keeps th alive across this
     th.status_ = thread_status::dead;
     th.target_ = nullptr;
     th.joiners_.clear();
+    th.closes_on_error_.reset();
     index_.erase(th.co_);
     lua_pushnil(anchors_);
     lua_rawseti(anchors_, 1, th.anchor_);

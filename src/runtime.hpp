@@ -121,6 +121,10 @@ public:
 
     /// Whether a call may return at once without yielding (bounds one thread's monopoly).
     bool take_fast_path() { return fast_budget_ > 0 ? (--fast_budget_, true) : false; }
+    /// Closes obj (as close() would) should th end by raising: an accept handler's connection.
+    void close_on_error(light_thread& th, std::weak_ptr<io_object> obj) {
+        th.closes_on_error_ = std::move(obj);
+    }
     /// Registers joiner (now waiting with token) to be resumed with target's results.
     void add_joiner(light_thread& target, light_thread& joiner, std::uint32_t token);
     /// Ends th at its current wait; joiners get false, "killed". No-op when already dead.
