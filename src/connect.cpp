@@ -14,8 +14,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 
-#include <cstring>
-
 namespace lasio {
 
 namespace {
@@ -246,7 +244,7 @@ int l_connect(lua_State* L) {
     light_thread& th = rt.current(L, "connect");
     if (!port || *port == 0) return push_fail(L, "invalid port");
     // As asio.resolve: an empty name, or one a zero byte would cut short, names no host.
-    if (len == 0 || std::memchr(host, '\0', len) != nullptr) return push_fail(L, "host not found");
+    if (!could_name_host(std::string_view(host, len))) return push_fail(L, "host not found");
     std::string h(host, len);
     // The host name is what the certificate must name, unless told otherwise.
     std::string name = opts.server_name.value_or(h);

@@ -22,6 +22,10 @@ std::optional<unsigned short> check_port(lua_State* L, int idx, const char* fn);
 
 /// An IP literal, or nullopt (also for text with a zero byte, which C parsers would cut short).
 std::optional<net::ip::address> parse_ip(std::string_view text);
+/// Whether text can name a host at all: not empty, no zero byte (callers answer "host not found").
+inline bool could_name_host(std::string_view text) {
+    return !text.empty() && text.find('\0') == std::string_view::npos;
+}
 
 /// Pushes ip, port (IP family) or path (Unix family) of any socket address; returns the count.
 int push_endpoint(lua_State* L, const void* sockaddr_data, std::size_t size);

@@ -2,6 +2,7 @@
 // Name resolution on Asio's resolver thread, resumed in the loop: asio.resolve and its helper.
 #include "resolve.hpp"
 
+#include "endpoint.hpp"
 #include "lua_bridge.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -9,7 +10,6 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <cstring>
 #include <optional>
 
 namespace lasio {
@@ -122,7 +122,7 @@ int l_resolve(lua_State* L) {
     if (!lua_isnoneornil(L, 2)) family = luaL_checkoption(L, 2, nullptr, families) == 0 ? AF_INET : AF_INET6;
     double timeout = opt_timeout(L, 3);
     light_thread& th = rt.current(L, "resolve");
-    if (len == 0 || std::memchr(host, '\0', len) != nullptr) return push_fail(L, "host not found");
+    if (!could_name_host(std::string_view(host, len))) return push_fail(L, "host not found");
     std::string name(host, len);
     error_code ec;
     auto literal = net::ip::make_address(name, ec);

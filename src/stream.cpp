@@ -180,8 +180,7 @@ int stream::read(lua_State* L, light_thread& th, read_request req) {
     // wait has been committed yet. Nothing below touches L's stack.
     int suspended = lua_yield(L, 0);
     request_ = std::move(req);
-    reader_.th = th.shared_from_this();
-    reader_.token = rt_->begin_wait(th, wait_kind::io, this, timeouts_.read);
+    reader_.begin(*rt_, th, this, timeouts_.read);
     if (fast) {
         start_read_wait();
     } else {
@@ -358,8 +357,7 @@ int stream::write(lua_State* L, light_thread& th, int data_idx) {
     // Yield only now that the rest is copied (the next write starts by clearing the buffer, so a
     // yield that raises inside a call from C leaves nothing behind); commit the wait after it.
     int suspended = lua_yield(L, 0);
-    writer_.th = th.shared_from_this();
-    writer_.token = rt_->begin_wait(th, wait_kind::io, this, timeouts_.send);
+    writer_.begin(*rt_, th, this, timeouts_.send);
     if (fast || tls_) {
         start_write_wait();
     } else {

@@ -11,7 +11,6 @@
 #include <sys/socket.h>
 
 #include <climits>
-#include <cstring>
 
 namespace lasio {
 
@@ -105,7 +104,7 @@ int l_udp_connect(lua_State* L) {
     const char* host = luaL_checklstring(L, 2, &len);
     auto port = check_port(L, 3, "connect");
     if (!port || *port == 0) return push_fail(L, "invalid port");
-    if (len == 0 || std::memchr(host, '\0', len) != nullptr) return push_fail(L, "host not found");
+    if (!could_name_host(std::string_view(host, len))) return push_fail(L, "host not found");
     std::string name(host, len);
     error_code ec;
     auto literal = net::ip::make_address(name, ec);

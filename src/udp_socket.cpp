@@ -80,8 +80,7 @@ int udp_socket::receive(lua_State* L, light_thread& th, std::size_t max, bool wi
     // Yield first: where the coroutine cannot yield (inside a call from C) it raises, and no
     // wait has been committed yet. Nothing below touches L's stack.
     int suspended = lua_yield(L, 0);
-    reader_.th = th.shared_from_this();
-    reader_.token = rt_->begin_wait(th, wait_kind::io, this, timeout_);
+    reader_.begin(*rt_, th, this, timeout_);
     if (fast) {
         start_receive_wait();
     } else {
@@ -147,8 +146,7 @@ int udp_socket::send(lua_State* L, light_thread& th, std::string_view data, cons
     else wto_.reset();
     // Yield before committing the wait (see recv); only a send that waits reads wbuf_.
     int suspended = lua_yield(L, 0);
-    writer_.th = th.shared_from_this();
-    writer_.token = rt_->begin_wait(th, wait_kind::io, this, timeout_);
+    writer_.begin(*rt_, th, this, timeout_);
     start_send_wait();
     return suspended;
 }

@@ -12,6 +12,12 @@ namespace lasio {
 struct wait_slot {
     thread_ptr th;
     std::uint32_t token = 0;
+
+    /// Makes th (which has just yielded) this slot's waiter, on target, for up to timeout seconds.
+    void begin(runtime& rt, light_thread& th_, wait_target* target, double timeout) {
+        th = th_.shared_from_this();
+        token = rt.begin_wait(th_, wait_kind::io, target, timeout);
+    }
 };
 
 /**
