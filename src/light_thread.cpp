@@ -49,14 +49,13 @@ thread_arg check_thread(lua_State* L, int idx) {
 
 /// Upvalues: the runtime, the anchor table (spawning is hot: no lookup for either).
 int l_spawn(lua_State* L) {
-    luaL_checktype(L, 1, LUA_TFUNCTION);
+    if (lua_type(L, 1) != LUA_TFUNCTION) luaL_typerror(L, 1, lua_typename(L, LUA_TFUNCTION));
     runtime::from(L).spawn(L, lua_gettop(L) - 1, lua_upvalueindex(2));
     return 1;
 }
 
 int l_current(lua_State* L) {
-    light_thread* th = runtime::from(L).running();
-    if (th == nullptr || th->co() != L) lua_pushnil(L);
+    if (runtime::from(L).running_coroutine() != L) lua_pushnil(L);
     else lua_pushthread(L);
     return 1;
 }
@@ -130,7 +129,7 @@ int l_thread_kill(lua_State* L) {
     light_thread* live = check_thread(L, 1).live;
     if (live == nullptr) return 0;
     light_thread& target = *live;
-    if (&target == rt.running()) {
+    if (target.co() == rt.running_coroutine()) {
         if (target.co() != L)
             return luaL_error(L, "kill: a light thread cannot kill itself from a nested coroutine");
         // Yield first, as in park; the end mark kill pushes is then what the thread yields,

@@ -88,9 +88,7 @@ private:
     std::vector<std::pair<thread_ptr, std::uint32_t>> joiners_;
     std::weak_ptr<io_object> closes_on_error_; // an accept handler's connection
 
-    thread_ptr self_;               // keeps the object alive until the thread dies
-    light_thread* prev_ = nullptr;  // runtime's list of live threads
-    light_thread* next_ = nullptr;
+    thread_ptr self_; // keeps the object alive until the thread dies
 
 public:
     static constexpr std::size_t npos = static_cast<std::size_t>(-1);

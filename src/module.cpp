@@ -23,7 +23,7 @@ namespace {
 /// The loop is driven from outside only: a nested run would wait on its own caller's work.
 void refuse_inside_light_thread(lua_State* L, const char* fn) {
     auto& rt = runtime::from(L);
-    if (rt.running() != nullptr)
+    if (rt.in_light_thread())
         luaL_error(L, "%s: cannot be called from a light thread (it would block the loop)", fn);
     if (rt.in_loop())
         luaL_error(L, "%s: cannot be called while the loop runs (from an error handler or a finalizer)", fn);

@@ -104,10 +104,10 @@ void runtime::teardown() {
     for (io_object* obj = objects_; obj != nullptr; obj = obj->next_) obj->release_io();
     deadlines_.clear();
     ready_.clear();
-    while (threads_ != nullptr) {
-        light_thread* th = threads_;
-        threads_ = th->next_;
-        th->prev_ = th->next_ = nullptr;
+    for (anchor_slot& slot : slots_) {
+        light_thread* th = slot.th;
+        slot = anchor_slot{};
+        if (th == nullptr) continue;
         th->status_ = thread_status::dead;
         th->target_ = nullptr;
         th->joiners_.clear();
@@ -119,7 +119,11 @@ void runtime::teardown() {
 }
 
 void runtime::close_all() {
-    while (threads_ != nullptr) kill(*threads_);
+    for (std::size_t anchor = 1; anchor < slots_.size(); ++anchor) {
+        if (slots_[anchor].co == nullptr) continue;
+        light_thread* th = slots_[anchor].th;
+        kill(th != nullptr ? *th : promote(static_cast<int>(anchor)));
+    }
     for (io_object* obj = objects_; obj != nullptr;) {
         io_object* next = obj->next_;
         obj->close_from_runtime();
@@ -131,16 +135,11 @@ void runtime::close_all() {
 
 // --- light threads ---------------------------------------------------------------------------
 
-light_thread& runtime::spawn(lua_State* L, int nargs, int anchors) {
+int runtime::spawn(lua_State* L, int nargs, int anchors) {
     // Always a new coroutine: its identity is the thread's handle, never to be handed on.
     lua_State* co = lua_newthread(L); // stack: fn args... co
-    int anchor;
-    if (!free_anchors_.empty()) {
-        anchor = free_anchors_.back();
-        free_anchors_.pop_back();
-    } else {
-        anchor = ++anchor_top_;
-    }
+    luaL_checkstack(co, nargs + 2 + LUA_MINSTACK, "too many arguments");
+    int anchor = take_anchor_slot();
     lua_pushvalue(L, -1);
     if (anchors != 0) {
         lua_rawseti(L, anchors, anchor);
@@ -149,17 +148,64 @@ light_thread& runtime::spawn(lua_State* L, int nargs, int anchors) {
         lua_rawseti(anchors_, 1, anchor);
     }
     lua_insert(L, -(nargs + 2)); // stack: co fn args...
-    luaL_checkstack(co, nargs + 1 + LUA_MINSTACK, "too many arguments");
     lua_xmove(L, co, nargs + 1); // stack: co
+    // Until the first resume the anchor slot sits on top of the coroutine's stack: that is how
+    // a handle finds a thread that has no record yet (find).
+    lua_pushinteger(co, anchor);
+    slots_[anchor].co = co;
+    ++stats_.threads;
+    enqueue(anchor);
+    return anchor;
+}
+
+light_thread& runtime::spawn_with_record(lua_State* L, int nargs) { return promote(spawn(L, nargs)); }
+
+int runtime::take_anchor_slot() {
+    if (free_anchors_.empty()) {
+        slots_.emplace_back();
+        return static_cast<int>(slots_.size() - 1);
+    }
+    int anchor = free_anchors_.back();
+    free_anchors_.pop_back();
+    return anchor;
+}
+
+void runtime::free_anchor_slot(int anchor) {
+    lua_pushnil(anchors_);
+    lua_rawseti(anchors_, 1, anchor);
+    anchor_slot& slot = slots_[anchor];
+    slot.co = nullptr;
+    slot.th = nullptr;
+    ++slot.generation;
+    free_anchors_.push_back(anchor);
+    --stats_.threads;
+}
+
+light_thread& runtime::promote(int anchor) {
+    lua_State* co = slots_[anchor].co;
     auto* th = new light_thread(co, anchor);
     th->self_ = thread_ptr(th);
     index_.insert(co, th);
-    th->next_ = threads_;
-    if (threads_ != nullptr) threads_->prev_ = th;
-    threads_ = th;
-    ++stats_.threads;
-    make_ready(*th);
+    slots_[anchor].th = th;
+    if (co == running_co_) {
+        th->started_ = true;
+        th->status_ = thread_status::running;
+        running_ = th;
+        // run_recordless holds this across the rest of the run: the thread may end (kill
+        // itself) before the resume returns.
+        promoted_running_ = th->shared_from_this();
+    }
     return *th;
+}
+
+light_thread* runtime::find(lua_State* co) {
+    if (light_thread* th = index_.find(co)) return th;
+    if (co == running_co_) return &promote(running_anchor_);
+    if (lua_status(co) != 0 || lua_gettop(co) < 2 || lua_type(co, -1) != LUA_TNUMBER) return nullptr;
+    lua_Integer anchor = lua_tointeger(co, -1);
+    if (anchor <= 0 || anchor >= static_cast<lua_Integer>(slots_.size()) || slots_[anchor].co != co)
+        return nullptr;
+    return &promote(static_cast<int>(anchor));
 }
 
 void runtime::push_anchors(lua_State* L) {
@@ -168,7 +214,7 @@ void runtime::push_anchors(lua_State* L) {
 }
 
 light_thread& runtime::current(lua_State* L, const char* fn) {
-    if (running_ != nullptr && running_->co_ == L) return *running_;
+    if (running_co_ == L) return running_ != nullptr ? *running_ : promote(running_anchor_);
     luaL_error(L, "%s: not called from a light thread", fn);
     return *running_; // not reached
 }
@@ -201,7 +247,11 @@ lua_State* runtime::claim(light_thread& th, std::uint32_t token) {
 
 void runtime::make_ready(light_thread& th) {
     th.status_ = thread_status::ready;
-    ready_.push_back(th.shared_from_this());
+    enqueue(th.anchor_);
+}
+
+void runtime::enqueue(int anchor) {
+    ready_.push_back(ready_entry{anchor, slots_[anchor].generation});
     post_drain();
 }
 
@@ -217,9 +267,11 @@ void runtime::drain_ready() {
     // Resume up to a batch of ready threads before the loop looks at I/O again: each look is an
     // epoll_wait system call, too dear to pay per resume, while a bounded batch keeps I/O prompt.
     for (int budget = ready_batch; budget > 0 && !ready_.empty(); --budget) {
-        thread_ptr th = std::move(ready_.front());
-        ready_.pop_front();
-        if (th->status_ == thread_status::ready) resume_now(*th);
+        ready_entry entry = ready_.pop_front();
+        const anchor_slot& slot = slots_[entry.anchor];
+        if (slot.generation != entry.generation) continue; // ended (killed) since it was queued
+        if (slot.th == nullptr) run_recordless(entry.anchor);
+        else if (slot.th->status_ == thread_status::ready) resume_now(*slot.th);
     }
     if (!ready_.empty()) post_drain();
 }
@@ -237,23 +289,59 @@ void runtime::resume_now(light_thread& th) {
     int nargs = lua_gettop(co);
     if (!th.started_) {
         th.started_ = true;
-        --nargs; // the function itself sits below its arguments
+        lua_pop(co, 1); // the anchor slot (see spawn)
+        nargs -= 2;     // that, and the function itself below the arguments
     }
     th.status_ = thread_status::running;
-    light_thread* outer = running_;
-    running_ = &th;
-    fast_budget_ = fast_path_budget;
+    running_state outer = enter(co, th.anchor_, &th);
     int rc = lua_resume(co, nargs);
-    running_ = outer;
+    leave(outer);
+    after_resume(th, rc);
+}
+
+void runtime::run_recordless(int anchor) {
+    lua_State* co = slots_[anchor].co;
+    lua_pop(co, 1); // the anchor slot (see spawn)
+    int nargs = lua_gettop(co) - 1;
+    running_state outer = enter(co, anchor, nullptr);
+    int rc = lua_resume(co, nargs);
+    // Returned, as most short threads do: nothing else to record than the end mark.
+    if (running_ == nullptr && rc == 0 && lua_checkstack(co, 1)) {
+        leave(outer);
+        lua_pushlightuserdata(co, const_cast<void*>(end_mark(thread_outcome::returned)));
+        free_anchor_slot(anchor);
+        return;
+    }
+    if (running_ == nullptr) promote(anchor);
+    thread_ptr th = std::move(promoted_running_);
+    leave(outer);
+    after_resume(*th, rc);
+}
+
+runtime::running_state runtime::enter(lua_State* co, int anchor, light_thread* th) {
+    running_state outer{running_co_, running_anchor_, running_};
+    running_co_ = co;
+    running_anchor_ = anchor;
+    running_ = th;
+    fast_budget_ = fast_path_budget;
+    return outer;
+}
+
+void runtime::leave(const running_state& outer) {
+    running_co_ = outer.co;
+    running_anchor_ = outer.anchor;
+    running_ = outer.th;
+}
+
+void runtime::after_resume(light_thread& th, int rc) {
     if (rc == LUA_YIELD) {
         switch (th.status_) {
         case thread_status::running: // a plain coroutine.yield(): treat it as asio.yield()
-            lua_settop(co, 0);
+            lua_settop(th.co_, 0);
             make_ready(th);
             break;
         case thread_status::ready: // bounce(): the yielded values are the call's results
-            ready_.push_back(std::move(keep));
-            post_drain();
+            enqueue(th.anchor_);
             break;
         default: // waiting, or dead because it killed itself
             break;
@@ -338,20 +426,13 @@ void runtime::wake_all_joiners(light_thread& th) {
 }
 
 void runtime::release(light_thread& th) { // end() keeps th alive across this
-    if (th.prev_ != nullptr) th.prev_->next_ = th.next_;
-    else if (threads_ == &th) threads_ = th.next_;
-    if (th.next_ != nullptr) th.next_->prev_ = th.prev_;
-    th.prev_ = th.next_ = nullptr;
-    --stats_.threads;
     forget_deadline(th);
     th.status_ = thread_status::dead;
     th.target_ = nullptr;
     th.joiners_.clear();
     th.closes_on_error_.reset();
     index_.erase(th.co_);
-    lua_pushnil(anchors_);
-    lua_rawseti(anchors_, 1, th.anchor_);
-    free_anchors_.push_back(th.anchor_);
+    free_anchor_slot(th.anchor_);
     th.self_.reset();
 }
 

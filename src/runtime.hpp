@@ -4,6 +4,7 @@
 
 #include "deadline_queue.hpp"
 #include "light_thread.hpp"
+#include "ring_queue.hpp"
 #include "thread_index.hpp"
 
 #include <lua.hpp>
@@ -12,7 +13,6 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <cstddef>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -89,15 +89,21 @@ public:
      * Starts fn(args...) from the top nargs+1 values of L, which it replaces by the new thread's
      * handle (its coroutine); the first resume is posted. anchors: an index, valid in L, of the
      * anchor table (push_anchors; a hot caller keeps it as an upvalue), or 0 to look it up.
+     * The thread gets its light_thread record only when something needs one (see promote).
      */
-    light_thread& spawn(lua_State* L, int nargs, int anchors = 0);
+    int spawn(lua_State* L, int nargs, int anchors = 0);
+    /// spawn, for callers that need the record at once (to attach state to the thread).
+    light_thread& spawn_with_record(lua_State* L, int nargs);
     /// Pushes the anchor table of live coroutines (for a spawning function's upvalue).
     void push_anchors(lua_State* L);
     /// The running light thread if L is it, else raises "<fn>: not called from a light thread".
     light_thread& current(lua_State* L, const char* fn);
-    light_thread* running() const { return running_; }
-    /// The live light thread whose coroutine is co, if any.
-    light_thread* find(const lua_State* co) const { return index_.find(co); }
+    /// Whether a light thread is running (its coroutine, or one it resumed, is calling).
+    bool in_light_thread() const { return running_co_ != nullptr; }
+    /// The coroutine of the running light thread, or nullptr.
+    lua_State* running_coroutine() const { return running_co_; }
+    /// The live light thread whose coroutine is co, if any (given a record if it had none).
+    light_thread* find(lua_State* co);
 
     /**
      * Marks th as waiting (on target, or on nothing for sleep/park/join) with an optional
@@ -159,6 +165,38 @@ public:
     void teardown();
 
 private:
+    /**
+     * Every live thread's coroutine is anchored in a slot of the anchor table; the slot also
+     * says whether the thread has a record yet. A thread that starts, runs and returns without
+     * waiting on anything (the common short task) never gets one: no allocation, no index entry.
+     * generation changes whenever the slot is freed, so a ready-queue entry naming a slot that
+     * has since changed hands is recognised as stale without touching the coroutine.
+     */
+    struct anchor_slot {
+        lua_State* co = nullptr;
+        light_thread* th = nullptr;
+        std::uint32_t generation = 0;
+    };
+    struct ready_entry {
+        int anchor;
+        std::uint32_t generation;
+    };
+
+    int take_anchor_slot();
+    void free_anchor_slot(int anchor);
+    /// Gives the thread in slot anchor its record (status as running_ or ready says).
+    light_thread& promote(int anchor);
+    void enqueue(int anchor);
+    void run_recordless(int anchor);
+    struct running_state {
+        lua_State* co;
+        int anchor;
+        light_thread* th;
+    };
+    /// Makes co (slot anchor, record th if any) the running thread; returns what was before.
+    running_state enter(lua_State* co, int anchor, light_thread* th);
+    void leave(const running_state& outer);
+    void after_resume(light_thread& th, int rc);
     void finish(light_thread& th, int resume_status);
     /// The message of the error object on top of the dead coroutine co (which is left as is).
     std::string describe_error(lua_State* co);
@@ -184,8 +222,8 @@ private:
     int aux_ref_;
     lua_State* anchors_; // slot 1: the anchor table of live coroutines; never runs Lua
     int anchors_ref_;
+    std::vector<anchor_slot> slots_{1}; // by anchor; slot 0 unused (Lua arrays start at 1)
     std::vector<int> free_anchors_;
-    int anchor_top_ = 0;
     thread_index index_;
     int error_handler_ref_ = LUA_NOREF;
     bool closing_ = false;
@@ -193,11 +231,13 @@ private:
     bool in_loop_ = false;
     bool stop_requested_ = false;
     int fast_budget_ = 0;
-    light_thread* running_ = nullptr;
-    light_thread* threads_ = nullptr; // intrusive list of live threads
+    lua_State* running_co_ = nullptr;
+    int running_anchor_ = 0;
+    light_thread* running_ = nullptr; // the running thread's record, if it has one yet
+    thread_ptr promoted_running_;      // a record promote gave the running thread
     io_object* objects_ = nullptr;    // intrusive list of live I/O objects
     runtime_stats stats_;
-    std::deque<thread_ptr> ready_;
+    ring_queue<ready_entry> ready_;
     deadline_queue deadlines_;
     bool timer_armed_ = false;
     steady_clock::time_point armed_for_{};

@@ -85,7 +85,7 @@ void server::spawn_handler() {
     if (auto* h = static_cast<stream_handle*>(lua_touserdata(A, -1)); h != nullptr) conn = h->s;
     push_ref(A, handler_ref_);
     lua_insert(A, -2); // stack of aux: handler connection
-    light_thread& th = rt_->spawn(A, 1);
+    light_thread& th = rt_->spawn_with_record(A, 1);
     rt_->close_on_error(th, std::move(conn));
     lua_pop(A, 1); // the handle: nobody joins an accept handler
 }
