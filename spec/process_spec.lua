@@ -26,6 +26,13 @@ describe("in a child process", function()
     assert.is_true(shell(script .. 'function'))
   end)
 
+  it("spawn works the same through the FFI and through the core's own spawn", function()
+    local script = luajit .. ' ' .. here .. 'spec/scripts/spawn_paths.lua '
+    for _, mode in ipairs({ 'ffi', 'noffi', 'taken' }) do
+      assert.is_true(shell(script .. mode), mode)
+    end
+  end)
+
   it("numbers in an array given to write are sent as tostring gives them, collector or not", function()
     assert.is_true(shell(luajit .. ' ' .. here .. 'spec/scripts/write_numbers.lua'))
   end)

@@ -121,3 +121,48 @@ describe("light threads not yet given a record", function()
     assert.same({ false, 'killed' }, { th:join() })
   end)
 end)
+
+describe("spawning from Lua and from the core", function()
+  it("queue first resumes and wakes in one order, whichever spawn is used", function()
+    run(function()
+      local core_spawn = require('asio.core').spawn_light_thread
+      local order = {}
+      local parked = spawn(function() asio.park(); order[#order + 1] = 'woken' end)
+      asio.yield() -- parked is parked now
+      spawn(function() order[#order + 1] = 'lua 1' end)
+      core_spawn(function() order[#order + 1] = 'core' end)
+      assert.is_true(asio.wake(parked))
+      spawn(function() order[#order + 1] = 'lua 2' end)
+      assert.is_true(parked:join())
+      asio.yield()
+      assert.same({ 'lua 1', 'core', 'woken', 'lua 2' }, order)
+    end)
+  end)
+
+  it("the core's spawn helpers refuse what asio.lua never passes them", function()
+    local core = require 'asio.core'
+    assert.is_nil(core._spawn_support()) -- handed out once, to asio.lua
+    assert.is_nil(asio._spawn_support)
+    assert.has_error(function() core._give_args(42, 1) end,
+      "bad argument #1 to '_give_args' (coroutine expected, got number)")
+    local started = coroutine.create(function() coroutine.yield() end)
+    coroutine.resume(started)
+    assert.has_error(function() core._give_args(started, 1) end,
+      "bad argument #1 to '_give_args' (a coroutine that has not started)")
+    local fresh = coroutine.create(function() end)
+    core._give_args(fresh, 'a', 'b')
+    assert.has_error(function() core._give_args(fresh, 'c') end,
+      "bad argument #1 to '_give_args' (a coroutine that has not started)")
+  end)
+
+  it("report bad arguments as the core's spawn does", function()
+    for _, m in ipairs({ asio, require 'asio.core' }) do
+      assert.has_error(function() m.spawn_light_thread() end,
+        "bad argument #1 to 'spawn_light_thread' (function expected, got no value)")
+      assert.has_error(function() m.spawn_light_thread(nil, 1) end,
+        "bad argument #1 to 'spawn_light_thread' (function expected, got nil)")
+      assert.has_error(function() m.spawn_light_thread({}) end,
+        "bad argument #1 to 'spawn_light_thread' (function expected, got table)")
+    end
+  end)
+end)

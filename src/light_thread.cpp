@@ -30,6 +30,7 @@ constexpr std::size_t pool_limit = 4096;
 
 /// How each way of ending is marked on the coroutine (only the addresses matter).
 const char end_marks[4] = {};
+const void* end_mark(thread_outcome how) { return &end_marks[static_cast<int>(how)]; }
 
 /// A light-thread handle argument: the coroutine and its live thread (nullptr once ended).
 struct thread_arg {
@@ -52,6 +53,38 @@ int l_spawn(lua_State* L) {
     if (lua_type(L, 1) != LUA_TFUNCTION) luaL_typerror(L, 1, lua_typename(L, LUA_TFUNCTION));
     runtime::from(L).spawn(L, lua_gettop(L) - 1, lua_upvalueindex(2));
     return 1;
+}
+
+/// What asio.lua's spawn calls through the FFI (a plain C signature: no lua_State).
+int take_spawn_slot_ffi(void* rt) noexcept { return static_cast<runtime*>(rt)->take_spawn_slot(); }
+
+/**
+ * Hands asio.lua what its spawn needs: the anchor table, take_spawn_slot_ffi and the runtime.
+ * Once only: the anchor table must not reach user code (a coroutine overwritten there would be
+ * collected while its thread waits).
+ */
+int l_spawn_support(lua_State* L) {
+    auto& rt = runtime::from(L);
+    if (!rt.take_spawn_support()) return 0;
+    rt.push_anchors(L);
+    lua_pushlightuserdata(L, reinterpret_cast<void*>(&take_spawn_slot_ffi));
+    lua_pushlightuserdata(L, &rt);
+    return 3;
+}
+
+/// give_args(co, ...): puts the arguments of a new light thread on its coroutine's stack.
+int l_give_args(lua_State* L) {
+    lua_State* co = lua_tothread(L, 1);
+    if (co == nullptr) luaL_typerror(L, 1, "coroutine");
+    lua_Debug ar;
+    // Only a coroutine that has never run holds just its function: arguments go above it.
+    if (lua_status(co) != 0 || lua_gettop(co) != 1 || lua_getstack(co, 0, &ar) != 0 ||
+        co == L)
+        luaL_argerror(L, 1, "a coroutine that has not started");
+    int n = lua_gettop(L) - 1;
+    luaL_checkstack(co, n, "too many arguments");
+    lua_xmove(L, co, n);
+    return 0;
 }
 
 int l_current(lua_State* L) {
@@ -166,6 +199,8 @@ const luaL_Reg thread_methods[] = {
 };
 
 const luaL_Reg thread_functions[] = {
+    {"_spawn_support", l_spawn_support},
+    {"_give_args", l_give_args},
     {"current", l_current},
     {"park", l_park},
     {"wake", l_wake},
@@ -197,14 +232,23 @@ void light_thread::operator delete(void* p) noexcept {
     ::operator delete(p);
 }
 
-const void* end_mark(thread_outcome how) { return &end_marks[static_cast<int>(how)]; }
+void push_end_mark(lua_State* co, thread_outcome how) {
+    if (how == thread_outcome::returned) lua_pushthread(co);
+    else lua_pushlightuserdata(co, const_cast<void*>(end_mark(how)));
+}
 
 thread_outcome ended_outcome(lua_State* co) {
-    if (lua_gettop(co) == 0 || lua_type(co, -1) != LUA_TLIGHTUSERDATA) return thread_outcome::none;
-    const void* mark = lua_touserdata(co, -1);
-    for (auto how : {thread_outcome::returned, thread_outcome::raised, thread_outcome::killed})
-        if (mark == end_mark(how)) return how;
-    return thread_outcome::none;
+    if (lua_gettop(co) == 0) return thread_outcome::none;
+    switch (lua_type(co, -1)) {
+    case LUA_TTHREAD:
+        return lua_tothread(co, -1) == co ? thread_outcome::returned : thread_outcome::none;
+    case LUA_TLIGHTUSERDATA:
+        for (auto how : {thread_outcome::raised, thread_outcome::killed})
+            if (lua_touserdata(co, -1) == end_mark(how)) return how;
+        return thread_outcome::none;
+    default:
+        return thread_outcome::none;
+    }
 }
 
 int push_ended_outcome(lua_State* co, lua_State* L) {

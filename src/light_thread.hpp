@@ -97,11 +97,13 @@ public:
 /**
  * A light thread's handle is its coroutine: spawning allocates nothing else on the Lua heap, and
  * asio.current() == coroutine.running(). Once the thread has ended, the top of the coroutine's
- * stack holds one of these marks (a light userdata) recording how, with the results or the
- * traceback below it; that is all join needs, and the coroutine lives on only as long as
- * somebody keeps the handle.
+ * stack holds a mark recording how, with the results or the traceback below it; that is all
+ * join needs, and the coroutine lives on only as long as somebody keeps the handle.
+ * The mark of a return (the common end) is the coroutine itself, the cheapest value to push
+ * that no other ended coroutine has on top; the others are light userdata of our own.
+ * co must have room for one more value.
  */
-const void* end_mark(thread_outcome how);
+void push_end_mark(lua_State* co, thread_outcome how);
 /// How the ended light thread co ended, or none if co is no ended light thread.
 thread_outcome ended_outcome(lua_State* co);
 /// Pushes onto L what join returns for the ended thread co: true, results... | false, err.

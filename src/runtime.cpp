@@ -18,6 +18,9 @@ namespace {
 constexpr int fast_path_budget = 64;
 /// Ready threads resumed per turn of the loop before I/O is polled again.
 constexpr int ready_batch = 256;
+/// Ended coroutines left in their anchor slots for new threads to take over (see
+/// free_anchor_slot): enough for a burst of short threads spawned in a loop.
+constexpr std::size_t max_stale_anchors = 1024;
 /// Timeouts beyond this are treated as this long, so the clock arithmetic cannot overflow.
 constexpr double max_timeout_seconds = 1e9;
 
@@ -113,17 +116,16 @@ void runtime::teardown() {
         th->joiners_.clear();
         thread_ptr last = std::move(th->self_);
     }
+    unstarted_head_ = 0;
     index_.clear();
     timer_.reset();
     io_.reset(); // destroys handlers that never ran, and with them their shared_ptrs
 }
 
 void runtime::close_all() {
-    for (std::size_t anchor = 1; anchor < slots_.size(); ++anchor) {
-        if (slots_[anchor].co == nullptr) continue;
-        light_thread* th = slots_[anchor].th;
-        kill(th != nullptr ? *th : promote(static_cast<int>(anchor)));
-    }
+    promote_unstarted(); // then every live thread has a record (none runs here)
+    for (std::size_t anchor = 1; anchor < slots_.size(); ++anchor)
+        if (light_thread* th = slots_[anchor].th) kill(*th);
     for (io_object* obj = objects_; obj != nullptr;) {
         io_object* next = obj->next_;
         obj->close_from_runtime();
@@ -138,55 +140,125 @@ void runtime::close_all() {
 int runtime::spawn(lua_State* L, int nargs, int anchors) {
     // Always a new coroutine: its identity is the thread's handle, never to be handed on.
     lua_State* co = lua_newthread(L); // stack: fn args... co
-    luaL_checkstack(co, nargs + 2 + LUA_MINSTACK, "too many arguments");
+    // A new stack has room for LUA_MINSTACK values, as any stack handed to C code does.
+    if (nargs + 1 > LUA_MINSTACK) luaL_checkstack(co, nargs + 1, "too many arguments");
     int anchor = take_anchor_slot();
-    lua_pushvalue(L, -1);
     if (anchors != 0) {
-        lua_rawseti(L, anchors, anchor);
+        lua_rawseti(L, anchors, anchor); // stack: fn args...
+        lua_xmove(L, co, nargs + 1);
+        lua_rawgeti(L, anchors, anchor); // stack: co
     } else {
         lua_xmove(L, anchors_, 1);
         lua_rawseti(anchors_, 1, anchor);
+        lua_xmove(L, co, nargs + 1);
+        lua_rawgeti(anchors_, 1, anchor);
+        lua_xmove(anchors_, L, 1);
     }
-    lua_insert(L, -(nargs + 2)); // stack: co fn args...
-    lua_xmove(L, co, nargs + 1); // stack: co
-    // Until the first resume the anchor slot sits on top of the coroutine's stack: that is how
-    // a handle finds a thread that has no record yet (find).
-    lua_pushinteger(co, anchor);
     slots_[anchor].co = co;
+    queue_first_resume(anchor);
+    return anchor;
+}
+
+int runtime::take_spawn_slot() noexcept {
+    try {
+        int anchor = take_anchor_slot();
+        // Its coroutine is stored by the caller, in Lua; slot_coroutine reads it when needed.
+        queue_first_resume(anchor);
+        return anchor;
+    } catch (...) {
+        return 0;
+    }
+}
+
+void runtime::queue_first_resume(int anchor) {
+    anchor_slot& slot = slots_[anchor];
+    slot.prev_unstarted = 0;
+    slot.next_unstarted = unstarted_head_;
+    if (unstarted_head_ != 0) slots_[unstarted_head_].prev_unstarted = anchor;
+    unstarted_head_ = anchor;
     ++stats_.threads;
     enqueue(anchor);
-    return anchor;
+}
+
+void runtime::unlink_unstarted(anchor_slot& slot) {
+    if (slot.prev_unstarted < 0) return;
+    if (slot.prev_unstarted != 0) slots_[slot.prev_unstarted].next_unstarted = slot.next_unstarted;
+    else unstarted_head_ = slot.next_unstarted;
+    if (slot.next_unstarted != 0) slots_[slot.next_unstarted].prev_unstarted = slot.prev_unstarted;
+    slot.prev_unstarted = -1;
+}
+
+lua_State* runtime::slot_coroutine(int anchor) {
+    anchor_slot& slot = slots_[anchor];
+    if (slot.co == nullptr) {
+        lua_rawgeti(anchors_, 1, anchor);
+        slot.co = lua_tothread(anchors_, -1);
+        lua_pop(anchors_, 1);
+    }
+    return slot.co;
+}
+
+void runtime::promote_unstarted() {
+    while (unstarted_head_ != 0) {
+        int anchor = unstarted_head_;
+        if (slot_coroutine(anchor) != nullptr) {
+            promote(anchor); // unlinks it
+        } else { // not a coroutine: the slot was written by something else than spawn
+            unlink_unstarted(slots_[anchor]);
+            free_anchor_slot(anchor);
+        }
+    }
 }
 
 light_thread& runtime::spawn_with_record(lua_State* L, int nargs) { return promote(spawn(L, nargs)); }
 
 int runtime::take_anchor_slot() {
-    if (free_anchors_.empty()) {
+    // A slot still holding an ended coroutine first: the new one overwrites it.
+    std::vector<int>& from = !stale_anchors_.empty() ? stale_anchors_ : free_anchors_;
+    if (from.empty()) {
         slots_.emplace_back();
         return static_cast<int>(slots_.size() - 1);
     }
-    int anchor = free_anchors_.back();
-    free_anchors_.pop_back();
+    int anchor = from.back();
+    from.pop_back();
     return anchor;
 }
 
 void runtime::free_anchor_slot(int anchor) {
-    lua_pushnil(anchors_);
-    lua_rawseti(anchors_, 1, anchor);
     anchor_slot& slot = slots_[anchor];
+    unlink_unstarted(slot);
     slot.co = nullptr;
     slot.th = nullptr;
     ++slot.generation;
-    free_anchors_.push_back(anchor);
     --stats_.threads;
+    // While the ready queue drains, threads end and new ones are spawned at the same rate:
+    // leave the ended coroutine in its slot for a new one to overwrite, one table write
+    // instead of two. drain_ready bounds how many wait, and clears them all when it runs dry.
+    if (draining_) stale_anchors_.push_back(anchor);
+    else clear_anchor_slot(anchor);
+}
+
+void runtime::clear_anchor_slot(int anchor) {
+    lua_pushnil(anchors_);
+    lua_rawseti(anchors_, 1, anchor);
+    free_anchors_.push_back(anchor);
+}
+
+void runtime::clear_stale_anchors(std::size_t keep) {
+    while (stale_anchors_.size() > keep) {
+        clear_anchor_slot(stale_anchors_.back());
+        stale_anchors_.pop_back();
+    }
 }
 
 light_thread& runtime::promote(int anchor) {
-    lua_State* co = slots_[anchor].co;
+    anchor_slot& slot = slots_[anchor];
+    lua_State* co = slot.co;
     auto* th = new light_thread(co, anchor);
     th->self_ = thread_ptr(th);
     index_.insert(co, th);
-    slots_[anchor].th = th;
+    slot.th = th;
+    unlink_unstarted(slot);
     if (co == running_co_) {
         th->started_ = true;
         th->status_ = thread_status::running;
@@ -201,11 +273,17 @@ light_thread& runtime::promote(int anchor) {
 light_thread* runtime::find(lua_State* co) {
     if (light_thread* th = index_.find(co)) return th;
     if (co == running_co_) return &promote(running_anchor_);
-    if (lua_status(co) != 0 || lua_gettop(co) < 2 || lua_type(co, -1) != LUA_TNUMBER) return nullptr;
-    lua_Integer anchor = lua_tointeger(co, -1);
-    if (anchor <= 0 || anchor >= static_cast<lua_Integer>(slots_.size()) || slots_[anchor].co != co)
+    // Only a coroutine that has not started and holds its function could be queued for its
+    // first resume (ended threads, the common miss, hold an end mark).
+    lua_Debug ar;
+    if (unstarted_head_ == 0 || lua_status(co) != 0 || lua_gettop(co) == 0 ||
+        ended_outcome(co) != thread_outcome::none || lua_getstack(co, 0, &ar) != 0)
         return nullptr;
-    return &promote(static_cast<int>(anchor));
+    // co may be queued for its first resume, without a record. Give every such thread one at
+    // once: each is promoted at most once, so however often handles miss, this costs O(1) per
+    // spawn, and spawning needs no map from coroutine to slot.
+    promote_unstarted();
+    return index_.find(co);
 }
 
 void runtime::push_anchors(lua_State* L) {
@@ -266,6 +344,10 @@ void runtime::drain_ready() {
     if (closing_) return;
     // Resume up to a batch of ready threads before the loop looks at I/O again: each look is an
     // epoll_wait system call, too dear to pay per resume, while a bounded batch keeps I/O prompt.
+    draining_ = true;
+    // run_recordless reads coroutines spawned from Lua onto anchors_ and leaves them there
+    // (they stay anchored in their slots): one pop for the batch instead of one each.
+    lua_checkstack(anchors_, ready_batch);
     for (int budget = ready_batch; budget > 0 && !ready_.empty(); --budget) {
         ready_entry entry = ready_.pop_front();
         const anchor_slot& slot = slots_[entry.anchor];
@@ -273,6 +355,11 @@ void runtime::drain_ready() {
         if (slot.th == nullptr) run_recordless(entry.anchor);
         else if (slot.th->status_ == thread_status::ready) resume_now(*slot.th);
     }
+    draining_ = false;
+    lua_settop(anchors_, 1);
+    // An ended coroutine left in its slot keeps its results alive: a bounded few while
+    // threads keep coming, none once the queue is empty.
+    clear_stale_anchors(ready_.empty() ? 0 : max_stale_anchors);
     if (!ready_.empty()) post_drain();
 }
 
@@ -289,8 +376,7 @@ void runtime::resume_now(light_thread& th) {
     int nargs = lua_gettop(co);
     if (!th.started_) {
         th.started_ = true;
-        lua_pop(co, 1); // the anchor slot (see spawn)
-        nargs -= 2;     // that, and the function itself below the arguments
+        --nargs; // the function itself sits below its arguments
     }
     th.status_ = thread_status::running;
     running_state outer = enter(co, th.anchor_, &th);
@@ -299,16 +385,26 @@ void runtime::resume_now(light_thread& th) {
     after_resume(th, rc);
 }
 
-void runtime::run_recordless(int anchor) {
-    lua_State* co = slots_[anchor].co;
-    lua_pop(co, 1); // the anchor slot (see spawn)
+void runtime::run_recordless(int anchor) { // from drain_ready only
+    anchor_slot& slot = slots_[anchor];
+    unlink_unstarted(slot);
+    lua_State* co = slot.co;
+    if (co == nullptr) { // spawned from Lua: read it (drain_ready pops what this pushes)
+        lua_rawgeti(anchors_, 1, anchor);
+        co = slot.co = lua_tothread(anchors_, -1);
+        if (co == nullptr) { // not a coroutine: the slot was written by something else
+            free_anchor_slot(anchor);
+            return;
+        }
+    }
     int nargs = lua_gettop(co) - 1;
     running_state outer = enter(co, anchor, nullptr);
     int rc = lua_resume(co, nargs);
-    // Returned, as most short threads do: nothing else to record than the end mark.
-    if (running_ == nullptr && rc == 0 && lua_checkstack(co, 1)) {
+    // Returned, as most short threads do: nothing else to record than the end mark. (An empty
+    // stack has room for it: any stack has room for LUA_MINSTACK values.)
+    if (running_ == nullptr && rc == 0 && (lua_gettop(co) == 0 || lua_checkstack(co, 1))) {
         leave(outer);
-        lua_pushlightuserdata(co, const_cast<void*>(end_mark(thread_outcome::returned)));
+        push_end_mark(co, thread_outcome::returned);
         free_anchor_slot(anchor);
         return;
     }
@@ -409,7 +505,7 @@ void runtime::end(light_thread& th, thread_outcome how) {
         lua_pushliteral(co, "too many results to keep");
         how = thread_outcome::raised;
     }
-    lua_pushlightuserdata(co, const_cast<void*>(end_mark(how)));
+    push_end_mark(co, how);
     wake_joiners(th);
     release(th);
 }

@@ -94,6 +94,15 @@ public:
     int spawn(lua_State* L, int nargs, int anchors = 0);
     /// spawn, for callers that need the record at once (to attach state to the thread).
     light_thread& spawn_with_record(lua_State* L, int nargs);
+    /**
+     * Spawning from Lua (asio.lua, through the FFI: no C API call at all): takes an anchor slot,
+     * which the caller fills with a new coroutine (its function and arguments on its stack)
+     * before the loop runs again, and queues the first resume. Returns the slot, 0 if out of
+     * memory.
+     */
+    int take_spawn_slot() noexcept;
+    /// True the first time only (see l_spawn_support).
+    bool take_spawn_support() { return !std::exchange(spawn_support_taken_, true); }
     /// Pushes the anchor table of live coroutines (for a spawning function's upvalue).
     void push_anchors(lua_State* L);
     /// The running light thread if L is it, else raises "<fn>: not called from a light thread".
@@ -176,6 +185,10 @@ private:
         lua_State* co = nullptr;
         light_thread* th = nullptr;
         std::uint32_t generation = 0;
+        // The list of threads queued for their first resume without a record: find promotes
+        // them when a handle misses. prev < 0: not in the list; 0 ends it (slot 0 is unused).
+        int prev_unstarted = -1;
+        int next_unstarted = 0;
     };
     struct ready_entry {
         int anchor;
@@ -183,7 +196,16 @@ private:
     };
 
     int take_anchor_slot();
+    void queue_first_resume(int anchor);
+    /// The coroutine anchored in a live slot (read from the table if spawned from Lua).
+    lua_State* slot_coroutine(int anchor);
+    /// Gives a record to every thread still queued for its first resume.
+    void promote_unstarted();
+    void unlink_unstarted(anchor_slot& slot);
     void free_anchor_slot(int anchor);
+    void clear_anchor_slot(int anchor);
+    /// Clears stale anchor slots (ended coroutines still in the table) beyond keep.
+    void clear_stale_anchors(std::size_t keep);
     /// Gives the thread in slot anchor its record (status as running_ or ready says).
     light_thread& promote(int anchor);
     void enqueue(int anchor);
@@ -223,7 +245,11 @@ private:
     lua_State* anchors_; // slot 1: the anchor table of live coroutines; never runs Lua
     int anchors_ref_;
     std::vector<anchor_slot> slots_{1}; // by anchor; slot 0 unused (Lua arrays start at 1)
-    std::vector<int> free_anchors_;
+    std::vector<int> free_anchors_;  // slots whose table entry is nil
+    std::vector<int> stale_anchors_; // free slots still holding an ended coroutine
+    int unstarted_head_ = 0;
+    bool draining_ = false;
+    bool spawn_support_taken_ = false;
     thread_index index_;
     int error_handler_ref_ = LUA_NOREF;
     bool closing_ = false;
