@@ -4,6 +4,7 @@
 --     IMPL: asio | luv | cqueues
 --     TEST: switch    two threads yield to each other; switches per second
 --           spawn     spawn + finish 1,000,000 light threads (batches of 1000); per second
+--                     (BENCH_SPAWN_THREADS overrides the count: spawn_instructions.sh)
 --           sleepmem  100,000 light threads asleep: bytes per thread
 --                     (collectgarbage("count") delta and VmRSS delta)
 --           timer     100,000 long deadlines pending, then 100,000 more light threads
@@ -31,7 +32,7 @@ end
 -- Each implementation: spawn(f), yield(), sleep(s), now(), start(f) runs f
 -- in a light thread and the scheduler until stop() is called.
 local impl = {}
-if IMPL == 'asio' then
+if IMPL == 'asio' or IMPL == 'asio-core' then
   local ok, asio = pcall(require, 'asio')
   if not ok then
     out('status=unavailable reason=%q', tostring(asio):match('[^\n]*'))
@@ -46,6 +47,8 @@ if IMPL == 'asio' then
     asio.run()
   end
   impl.stop = asio.stop
+  -- asio-core: the core's C spawn, used where LuaJIT has no FFI (spawn_instructions.sh)
+  if IMPL == 'asio-core' then impl.spawn = require('asio.core').spawn_light_thread end
 elseif IMPL == 'luv' then
   package.path = (arg[0]:match('^(.*)/[^/]*$') or '.') .. '/?.lua;' .. package.path
   local co = require 'luvco'
@@ -117,7 +120,7 @@ end
 
 -- Spawn 1,000,000 light threads that finish at once, 1000 per batch.
 function tests.spawn()
-  local N, B = 1000000, 1000
+  local N, B = tonumber(os.getenv('BENCH_SPAWN_THREADS')) or 1000000, 1000
   local finished = 0
   local t0, c0, t1, c1
   local function body()
