@@ -48,7 +48,7 @@ if IMPL == 'asio' or IMPL == 'asio-core' then
   end
   impl.stop = asio.stop
   -- asio-core: the core's C spawn, used where LuaJIT has no FFI (spawn_instructions.sh)
-  if IMPL == 'asio-core' then impl.spawn = require('asio.core').spawn_light_thread end
+  if IMPL == 'asio-core' then impl.spawn = require('asio.core')._spawn_light_thread_c end
 elseif IMPL == 'luv' then
   package.path = (arg[0]:match('^(.*)/[^/]*$') or '.') .. '/?.lua;' .. package.path
   local co = require 'luvco'

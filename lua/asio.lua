@@ -6,11 +6,7 @@ local core = require 'asio.core'
 
 local M = {}
 for k, v in pairs(core) do M[k] = v end
-M._spawn_support, M._give_args = nil, nil -- what asio.spawn takes from the core
-
-local spawn = require('asio.spawn')(core)
-M.spawn_light_thread = spawn
-local sleep, now = core.sleep, core.now
+local spawn, sleep, now = core.spawn_light_thread, core.sleep, core.now
 
 local timer_mt = {}
 timer_mt.__index = timer_mt

@@ -26,9 +26,24 @@ describe("in a child process", function()
     assert.is_true(shell(script .. 'function'))
   end)
 
+  it("asio called from a finalizer after the runtime's own at lua_close raises, clearly", function()
+    local env = os.getenv('ASIO_SANITIZE') and 'ASAN_OPTIONS=detect_leaks=1 ' or ''
+    local out = io.popen(env .. luajit .. ' ' .. here .. 'spec/scripts/finalizer_after_runtime.lua 2>&1')
+    local text = out:read('*a')
+    out:close()
+    local closed = 'asio: the runtime is closed'
+    local lines = {}
+    for line in text:gmatch('[^\n]+') do lines[#lines + 1] = line end
+    assert.equal(3, #lines, text)
+    for i = 1, 2 do
+      assert.truthy(lines[i]:find('^false .*' .. closed), text)
+    end
+    assert.truthy(lines[3]:find('^true %d'), text) -- now() needs no runtime
+  end)
+
   it("spawn works the same through the FFI and through the core's own spawn", function()
     local script = luajit .. ' ' .. here .. 'spec/scripts/spawn_paths.lua '
-    for _, mode in ipairs({ 'ffi', 'noffi', 'taken' }) do
+    for _, mode in ipairs({ 'ffi', 'noffi', 'nofile' }) do
       assert.is_true(shell(script .. mode), mode)
     end
   end)

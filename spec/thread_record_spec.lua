@@ -125,7 +125,7 @@ end)
 describe("spawning from Lua and from the core", function()
   it("queue first resumes and wakes in one order, whichever spawn is used", function()
     run(function()
-      local core_spawn = require('asio.core').spawn_light_thread
+      local core_spawn = require('asio.core')._spawn_light_thread_c
       local order = {}
       local parked = spawn(function() asio.park(); order[#order + 1] = 'woken' end)
       asio.yield() -- parked is parked now
@@ -139,24 +139,17 @@ describe("spawning from Lua and from the core", function()
     end)
   end)
 
-  it("the core's spawn helpers refuse what asio.lua never passes them", function()
+  it("asio.spawn_light_thread is the core's, built on the FFI; the C spawn stays", function()
     local core = require 'asio.core'
-    assert.is_nil(core._spawn_support()) -- handed out once, to asio.lua
-    assert.is_nil(asio._spawn_support)
-    assert.has_error(function() core._give_args(42, 1) end,
-      "bad argument #1 to '_give_args' (coroutine expected, got number)")
-    local started = coroutine.create(function() coroutine.yield() end)
-    coroutine.resume(started)
-    assert.has_error(function() core._give_args(started, 1) end,
-      "bad argument #1 to '_give_args' (a coroutine that has not started)")
-    local fresh = coroutine.create(function() end)
-    core._give_args(fresh, 'a', 'b')
-    assert.has_error(function() core._give_args(fresh, 'c') end,
-      "bad argument #1 to '_give_args' (a coroutine that has not started)")
+    assert.equal(core.spawn_light_thread, asio.spawn_light_thread)
+    assert.is_function(core._spawn_light_thread_c)
+    assert.are_not.equal(core._spawn_light_thread_c, asio.spawn_light_thread)
+    assert.is_nil(core._give_args) -- only the spawn function holds it
   end)
 
-  it("report bad arguments as the core's spawn does", function()
-    for _, m in ipairs({ asio, require 'asio.core' }) do
+  it("report bad arguments as the core's C spawn does", function()
+    local paths = { asio, { spawn_light_thread = require('asio.core')._spawn_light_thread_c } }
+    for _, m in ipairs(paths) do
       assert.has_error(function() m.spawn_light_thread() end,
         "bad argument #1 to 'spawn_light_thread' (function expected, got no value)")
       assert.has_error(function() m.spawn_light_thread(nil, 1) end,
@@ -164,5 +157,109 @@ describe("spawning from Lua and from the core", function()
       assert.has_error(function() m.spawn_light_thread({}) end,
         "bad argument #1 to 'spawn_light_thread' (function expected, got table)")
     end
+  end)
+end)
+
+describe("review findings on threads without records", function()
+  it("a plain coroutine asking about itself is told it is no light thread", function()
+    local results = {}
+    coroutine.wrap(function()
+      local me = coroutine.running()
+      for _, name in ipairs({ 'status', 'join', 'kill' }) do
+        results[name] = { pcall(me[name], me) }
+      end
+      results.wake = { pcall(asio.wake, me) }
+    end)()
+    for name, r in pairs(results) do
+      assert.is_false(r[1], name)
+      assert.truthy(r[2]:find('not a light thread', 1, true), name .. ': ' .. tostring(r[2]))
+    end
+  end)
+
+  it("a handle call from a debug hook in the middle of a spawn sees the new thread", function()
+    run(function()
+      local probe = coroutine.create(function() end) -- any plain coroutine: its calls miss
+      spawn(function() end) -- ends in this drain: its slot may be taken by the next spawn
+      asio.yield()
+      local ran = false
+      debug.sethook(function()
+        local info = debug.getinfo(2, 'S')
+        if info and info.short_src:match('spawn%.lua') then pcall(probe.status, probe) end
+      end, 'l')
+      local th = spawn(function() ran = true end)
+      debug.sethook()
+      collectgarbage()
+      collectgarbage()
+      assert.equal('waiting', th:status())
+      assert.is_true(th:join())
+      assert.is_true(ran)
+    end)
+  end)
+
+  it("a debug hook that runs the loop in the middle of a spawn makes that spawn fail", function()
+    -- The line of asio/spawn.lua between storing the coroutine and committing its slot.
+    local path = assert(package.searchpath('asio.spawn', package.path))
+    local commit_line, n = nil, 0
+    for line in io.lines(path) do
+      n = n + 1
+      if line:find('local committed = commit(', 1, true) then commit_line = n end
+    end
+    assert.is_number(commit_line)
+    local other = spawn(function() end) -- so that the hook's poll has a drain to run
+    debug.sethook(function(_, line)
+      if line == commit_line and debug.getinfo(2, 'S').short_src:match('spawn%.lua') then
+        debug.sethook()
+        asio.poll()
+      end
+    end, 'l')
+    local ok, err = pcall(spawn, function() error('never runs') end)
+    debug.sethook()
+    assert.is_false(ok)
+    assert.truthy(err:find('interrupted by a run of the loop', 1, true), err)
+    assert.equal('dead', other:status())
+    asio.run()
+    assert.equal(0, asio._stats().threads)
+  end)
+
+  it("the results of an ended thread nobody holds are not kept while others run", function()
+    run(function()
+      local spin = true
+      spawn(function() while spin do asio.yield() end end) -- keeps the ready queue busy
+      local weak = setmetatable({}, { __mode = 'v' })
+      for i = 1, 20 do
+        spawn(function()
+          local result = { i }
+          weak[i] = result
+          return result
+        end)
+      end
+      asio.sleep(0.01)
+      collectgarbage()
+      collectgarbage()
+      spin = false
+      assert.is_nil(next(weak))
+    end)
+  end)
+
+  it("the core will not put arguments on a coroutine that has ended or started", function()
+    run(function()
+      local give_args -- reached the way only a debugger can: spawn's upvalue
+      for i = 1, 20 do
+        local name, value = debug.getupvalue(asio.spawn_light_thread, i)
+        if name == 'give_args' then give_args = value end
+      end
+      assert.is_function(give_args)
+      local ended = spawn(function() end)
+      assert.is_true(ended:join())
+      assert.has_error(function() give_args(ended, 'x') end,
+        "bad argument #1 to 'give_args' (a coroutine that has not started)")
+      assert.equal('dead', ended:status())
+      local started = coroutine.create(function() coroutine.yield() end)
+      coroutine.resume(started)
+      assert.has_error(function() give_args(started, 1) end,
+        "bad argument #1 to 'give_args' (a coroutine that has not started)")
+      assert.has_error(function() give_args(42, 1) end,
+        "bad argument #1 to 'give_args' (coroutine expected, got number)")
+    end)
   end)
 end)

@@ -55,21 +55,16 @@ int l_spawn(lua_State* L) {
     return 1;
 }
 
-/// What asio.lua's spawn calls through the FFI (a plain C signature: no lua_State).
-int take_spawn_slot_ffi(void* rt) noexcept { return static_cast<runtime*>(rt)->take_spawn_slot(); }
+// What asio.lua's spawn calls through the FFI: plain C signatures, no lua_State; holder is the
+// runtime's userdata (runtime_holder). -2: the runtime is closed.
+int reserve_spawn_slot_ffi(void* holder) noexcept {
+    const runtime_ptr& rt = static_cast<runtime_holder*>(holder)->rt;
+    return rt ? rt->reserve_spawn_slot() : -2;
+}
 
-/**
- * Hands asio.lua what its spawn needs: the anchor table, take_spawn_slot_ffi and the runtime.
- * Once only: the anchor table must not reach user code (a coroutine overwritten there would be
- * collected while its thread waits).
- */
-int l_spawn_support(lua_State* L) {
-    auto& rt = runtime::from(L);
-    if (!rt.take_spawn_support()) return 0;
-    rt.push_anchors(L);
-    lua_pushlightuserdata(L, reinterpret_cast<void*>(&take_spawn_slot_ffi));
-    lua_pushlightuserdata(L, &rt);
-    return 3;
+int commit_spawn_slot_ffi(void* holder, int anchor) noexcept {
+    const runtime_ptr& rt = static_cast<runtime_holder*>(holder)->rt;
+    return rt ? rt->commit_spawn_slot(anchor) : -2;
 }
 
 /// give_args(co, ...): puts the arguments of a new light thread on its coroutine's stack.
@@ -78,8 +73,8 @@ int l_give_args(lua_State* L) {
     if (co == nullptr) luaL_typerror(L, 1, "coroutine");
     lua_Debug ar;
     // Only a coroutine that has never run holds just its function: arguments go above it.
-    if (lua_status(co) != 0 || lua_gettop(co) != 1 || lua_getstack(co, 0, &ar) != 0 ||
-        co == L)
+    if (lua_status(co) != 0 || lua_gettop(co) != 1 || lua_type(co, 1) != LUA_TFUNCTION ||
+        lua_getstack(co, 0, &ar) != 0 || co == L)
         luaL_argerror(L, 1, "a coroutine that has not started");
     int n = lua_gettop(L) - 1;
     luaL_checkstack(co, n, "too many arguments");
@@ -199,8 +194,6 @@ const luaL_Reg thread_methods[] = {
 };
 
 const luaL_Reg thread_functions[] = {
-    {"_spawn_support", l_spawn_support},
-    {"_give_args", l_give_args},
     {"current", l_current},
     {"park", l_park},
     {"wake", l_wake},
@@ -240,8 +233,14 @@ void push_end_mark(lua_State* co, thread_outcome how) {
 thread_outcome ended_outcome(lua_State* co) {
     if (lua_gettop(co) == 0) return thread_outcome::none;
     switch (lua_type(co, -1)) {
-    case LUA_TTHREAD:
-        return lua_tothread(co, -1) == co ? thread_outcome::returned : thread_outcome::none;
+    case LUA_TTHREAD: {
+        // A coroutine that is still running may have itself on top too (coroutine.running()
+        // passed to a call): only one that has returned, with no frame left, is marked so.
+        lua_Debug ar;
+        bool returned = lua_tothread(co, -1) == co && lua_status(co) == 0 &&
+                        lua_getstack(co, 0, &ar) == 0;
+        return returned ? thread_outcome::returned : thread_outcome::none;
+    }
     case LUA_TLIGHTUSERDATA:
         for (auto how : {thread_outcome::raised, thread_outcome::killed})
             if (lua_touserdata(co, -1) == end_mark(how)) return how;
@@ -277,7 +276,7 @@ void open_light_thread(lua_State* L, runtime& rt) {
     // Handles are coroutines, so the methods go on the metatable shared by every coroutine
     // (one per type in Lua). Another library's metatable is extended, not replaced.
     lua_newtable(L); // stack: methods
-    lua_pushlightuserdata(L, &rt);
+    rt.push_upvalue(L);
     luaL_setfuncs(L, thread_methods, 1);
     lua_pushthread(L); // any coroutine stands for its type; stack: methods thread
     if (!lua_getmetatable(L, -1)) {
@@ -302,12 +301,39 @@ void open_light_thread(lua_State* L, runtime& rt) {
                       "the light-thread methods");
     }
     lua_pop(L, 2);
-    lua_pushlightuserdata(L, &rt);
+    rt.push_upvalue(L);
     luaL_setfuncs(L, thread_functions, 1);
-    lua_pushlightuserdata(L, &rt);
+    rt.push_upvalue(L);
     rt.push_anchors(L);
     lua_pushcclosure(L, l_spawn, 2);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, "_spawn_light_thread_c"); // for comparisons (bench, specs)
+    push_lua_spawn(L, rt);
     lua_setfield(L, -2, "spawn_light_thread");
+}
+
+void push_lua_spawn(lua_State* L, runtime& rt) {
+    // The factory gets what it needs as arguments, so the anchor table only ever sits in the
+    // spawn function's upvalues: user code that could reach it could overwrite a waiting
+    // thread's coroutine and have it collected.
+    int c_spawn = lua_gettop(L);
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "asio.spawn");
+    if (lua_pcall(L, 1, 1, 0) != 0 || !lua_isfunction(L, -1)) {
+        lua_pop(L, 1); // no asio/spawn.lua (a host that ships the core alone): the C spawn
+        return;
+    }
+    rt.push_anchors(L);
+    lua_pushlightuserdata(L, reinterpret_cast<void*>(&reserve_spawn_slot_ffi));
+    lua_pushlightuserdata(L, reinterpret_cast<void*>(&commit_spawn_slot_ffi));
+    rt.push_upvalue(L);
+    lua_pushcfunction(L, l_give_args);
+    lua_pushvalue(L, c_spawn);
+    if (lua_pcall(L, 6, 1, 0) != 0 || !lua_isfunction(L, -1)) {
+        lua_pop(L, 1);
+        return;
+    }
+    lua_replace(L, c_spawn);
 }
 
 } // namespace lasio

@@ -116,7 +116,7 @@ LASIO_EXPORT int luaopen_asio_core(lua_State* L) {
     open_tls_context(L);
     lua_newtable(L);
     open_light_thread(L, rt);
-    lua_pushlightuserdata(L, &rt);
+    rt.push_upvalue(L);
     luaL_setfuncs(L, functions, 1);
     return 1;
 }

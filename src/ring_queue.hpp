@@ -21,6 +21,11 @@ public:
     bool empty() const { return count_ == 0; }
     std::size_t size() const { return count_; }
 
+    /// Makes room for one more push_back, which then cannot throw.
+    void reserve_one() {
+        if (count_ == items_.size()) grow();
+    }
+
     void push_back(const T& value) {
         if (count_ == items_.size()) grow();
         items_[(head_ + count_) & (items_.size() - 1)] = value;

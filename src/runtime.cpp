@@ -8,6 +8,7 @@
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstdio>
 
 namespace lasio {
@@ -27,15 +28,12 @@ constexpr double max_timeout_seconds = 1e9;
 char runtime_key;
 constexpr char runtime_metatable[] = "asio.runtime";
 
-struct runtime_holder {
-    runtime_ptr rt;
-};
-
 int l_runtime_gc(lua_State* L) {
     auto* holder = finalizable_object<runtime_holder>(L, 1, runtime_metatable);
-    if (holder == nullptr) return 0;
-    if (holder->rt) holder->rt->teardown();
-    destroy_object<runtime_holder>(L, 1);
+    if (holder == nullptr || holder->rt == nullptr) return 0;
+    holder->rt->teardown();
+    // Emptied, not destroyed: finalizers that run after this one still read holder->rt.
+    holder->rt.reset();
     return 0;
 }
 
@@ -117,6 +115,7 @@ void runtime::teardown() {
         thread_ptr last = std::move(th->self_);
     }
     unstarted_head_ = 0;
+    reserved_anchors_.clear();
     index_.clear();
     timer_.reset();
     io_.reset(); // destroys handlers that never ran, and with them their shared_ptrs
@@ -159,15 +158,45 @@ int runtime::spawn(lua_State* L, int nargs, int anchors) {
     return anchor;
 }
 
-int runtime::take_spawn_slot() noexcept {
+int runtime::reserve_spawn_slot() noexcept {
     try {
+        reserved_anchors_.reserve(reserved_anchors_.size() + 1);
         int anchor = take_anchor_slot();
-        // Its coroutine is stored by the caller, in Lua; slot_coroutine reads it when needed.
-        queue_first_resume(anchor);
+        slots_[anchor].reserved = true;
+        reserved_anchors_.push_back(anchor);
         return anchor;
     } catch (...) {
         return 0;
     }
+}
+
+int runtime::commit_spawn_slot(int anchor) noexcept {
+    if (anchor <= 0 || static_cast<std::size_t>(anchor) >= slots_.size() || !slots_[anchor].reserved)
+        return 0;
+    try {
+        ready_.reserve_one(); // the one step that allocates, before anything changes
+    } catch (...) {
+        return -1;
+    }
+    slots_[anchor].reserved = false;
+    // Committed in the order reserved, unless a hook spawned in between: search from the back.
+    auto it = std::find(reserved_anchors_.rbegin(), reserved_anchors_.rend(), anchor);
+    if (it != reserved_anchors_.rend()) reserved_anchors_.erase(std::next(it).base());
+    // The coroutine is in the table, stored by the caller; slot_coroutine reads it when needed.
+    try {
+        queue_first_resume(anchor);
+    } catch (...) {
+        // Only posting the drain can fail here: the thread is queued, the next post runs it.
+    }
+    return 1;
+}
+
+void runtime::drop_reservations() {
+    for (int anchor : reserved_anchors_) {
+        slots_[anchor].reserved = false;
+        clear_anchor_slot(anchor); // it may hold the coroutine of the spawn that never finished
+    }
+    reserved_anchors_.clear();
 }
 
 void runtime::queue_first_resume(int anchor) {
@@ -224,7 +253,7 @@ int runtime::take_anchor_slot() {
     return anchor;
 }
 
-void runtime::free_anchor_slot(int anchor) {
+void runtime::free_anchor_slot(int anchor, bool may_keep_coroutine) {
     anchor_slot& slot = slots_[anchor];
     unlink_unstarted(slot);
     slot.co = nullptr;
@@ -233,8 +262,10 @@ void runtime::free_anchor_slot(int anchor) {
     --stats_.threads;
     // While the ready queue drains, threads end and new ones are spawned at the same rate:
     // leave the ended coroutine in its slot for a new one to overwrite, one table write
-    // instead of two. drain_ready bounds how many wait, and clears them all when it runs dry.
-    if (draining_) stale_anchors_.push_back(anchor);
+    // instead of two. Only one that holds nothing else (it returned no values): its size is
+    // bounded, results are not. drain_ready bounds how many wait, and clears them all when the
+    // queue runs dry.
+    if (may_keep_coroutine && draining_) stale_anchors_.push_back(anchor);
     else clear_anchor_slot(anchor);
 }
 
@@ -335,8 +366,18 @@ void runtime::enqueue(int anchor) {
 
 void runtime::post_drain() {
     if (drain_posted_) return;
-    drain_posted_ = true;
     net::post(*io_, [this] { drain_ready(); });
+    drain_posted_ = true; // after: a post that throws (no memory) leaves it to the next one
+}
+
+void runtime::closed_error(lua_State* L) {
+    luaL_error(L, "asio: the runtime is closed (the Lua state is being closed)");
+    std::abort(); // not reached: luaL_error does not return
+}
+
+void runtime::push_upvalue(lua_State* L) {
+    lua_pushlightuserdata(L, &runtime_key);
+    lua_rawget(L, LUA_REGISTRYINDEX);
 }
 
 void runtime::drain_ready() {
@@ -357,6 +398,9 @@ void runtime::drain_ready() {
     }
     draining_ = false;
     lua_settop(anchors_, 1);
+    // No spawn is between its two steps here, unless this drain runs inside one (a debug hook
+    // polling the loop): that spawn then fails rather than start a thread nobody sees.
+    if (!reserved_anchors_.empty()) drop_reservations();
     // An ended coroutine left in its slot keeps its results alive: a bounded few while
     // threads keep coming, none once the queue is empty.
     clear_stale_anchors(ready_.empty() ? 0 : max_stale_anchors);
@@ -402,10 +446,11 @@ void runtime::run_recordless(int anchor) { // from drain_ready only
     int rc = lua_resume(co, nargs);
     // Returned, as most short threads do: nothing else to record than the end mark. (An empty
     // stack has room for it: any stack has room for LUA_MINSTACK values.)
-    if (running_ == nullptr && rc == 0 && (lua_gettop(co) == 0 || lua_checkstack(co, 1))) {
+    bool no_results = rc == 0 && lua_gettop(co) == 0;
+    if (running_ == nullptr && rc == 0 && (no_results || lua_checkstack(co, 1))) {
         leave(outer);
         push_end_mark(co, thread_outcome::returned);
-        free_anchor_slot(anchor);
+        free_anchor_slot(anchor, no_results);
         return;
     }
     if (running_ == nullptr) promote(anchor);

@@ -62,12 +62,27 @@ struct runtime_stats {
     long pending = 0; // Asio operations in flight on behalf of Lua
 };
 
+/**
+ * The runtime's Lua userdata, upvalue 1 of every C function of the module. Its __gc (at
+ * lua_close) tears the runtime down and empties rt; the userdata's memory lasts until every
+ * finalizer has run, so a finalizer that calls asio after that finds rt empty and gets an error
+ * instead of a freed runtime.
+ */
+struct runtime_holder {
+    runtime_ptr rt;
+};
+
 class runtime : public std::enable_shared_from_this<runtime> {
 public:
-    /// The runtime of the calling function (upvalue 1 of every C function of the module).
+    /// The runtime of the calling function; raises once lua_close has torn it down.
     static runtime& from(lua_State* L) {
-        return *static_cast<runtime*>(lua_touserdata(L, lua_upvalueindex(1)));
+        auto* holder = static_cast<runtime_holder*>(lua_touserdata(L, lua_upvalueindex(1)));
+        if (holder->rt == nullptr) closed_error(L);
+        return *holder->rt;
     }
+    [[noreturn]] static void closed_error(lua_State* L);
+    /// Pushes the runtime's userdata (for C functions' upvalue 1).
+    void push_upvalue(lua_State* L);
 
     explicit runtime(lua_State* L);
     ~runtime();
@@ -95,14 +110,16 @@ public:
     /// spawn, for callers that need the record at once (to attach state to the thread).
     light_thread& spawn_with_record(lua_State* L, int nargs);
     /**
-     * Spawning from Lua (asio.lua, through the FFI: no C API call at all): takes an anchor slot,
-     * which the caller fills with a new coroutine (its function and arguments on its stack)
-     * before the loop runs again, and queues the first resume. Returns the slot, 0 if out of
-     * memory.
+     * Spawning from Lua (asio.lua, through the FFI: no C API call at all), in two steps around
+     * the caller storing the new coroutine (function and arguments on its stack) in the slot:
+     * reserve_spawn_slot returns a slot (0: out of memory), commit_spawn_slot queues its first
+     * resume (1; 0 when the reservation was dropped, -1 out of memory). Until committed, the
+     * slot is nobody's thread: whatever runs in between (a debug hook) cannot mistake the
+     * slot's previous coroutine for the new one. A reservation never committed (the caller
+     * raised in between) is dropped when the ready queue next drains.
      */
-    int take_spawn_slot() noexcept;
-    /// True the first time only (see l_spawn_support).
-    bool take_spawn_support() { return !std::exchange(spawn_support_taken_, true); }
+    int reserve_spawn_slot() noexcept;
+    int commit_spawn_slot(int anchor) noexcept;
     /// Pushes the anchor table of live coroutines (for a spawning function's upvalue).
     void push_anchors(lua_State* L);
     /// The running light thread if L is it, else raises "<fn>: not called from a light thread".
@@ -189,6 +206,7 @@ private:
         // them when a handle misses. prev < 0: not in the list; 0 ends it (slot 0 is unused).
         int prev_unstarted = -1;
         int next_unstarted = 0;
+        bool reserved = false;
     };
     struct ready_entry {
         int anchor;
@@ -196,13 +214,14 @@ private:
     };
 
     int take_anchor_slot();
+    void drop_reservations();
     void queue_first_resume(int anchor);
     /// The coroutine anchored in a live slot (read from the table if spawned from Lua).
     lua_State* slot_coroutine(int anchor);
     /// Gives a record to every thread still queued for its first resume.
     void promote_unstarted();
     void unlink_unstarted(anchor_slot& slot);
-    void free_anchor_slot(int anchor);
+    void free_anchor_slot(int anchor, bool may_keep_coroutine = false);
     void clear_anchor_slot(int anchor);
     /// Clears stale anchor slots (ended coroutines still in the table) beyond keep.
     void clear_stale_anchors(std::size_t keep);
@@ -247,9 +266,9 @@ private:
     std::vector<anchor_slot> slots_{1}; // by anchor; slot 0 unused (Lua arrays start at 1)
     std::vector<int> free_anchors_;  // slots whose table entry is nil
     std::vector<int> stale_anchors_; // free slots still holding an ended coroutine
+    std::vector<int> reserved_anchors_; // reserve_spawn_slot's, not yet committed
     int unstarted_head_ = 0;
     bool draining_ = false;
-    bool spawn_support_taken_ = false;
     thread_index index_;
     int error_handler_ref_ = LUA_NOREF;
     bool closing_ = false;

@@ -193,7 +193,7 @@ void push_server(lua_State* L, std::shared_ptr<server> s) {
 }
 
 void open_server(lua_State* L, runtime& rt) {
-    lua_pushlightuserdata(L, &rt);
+    rt.push_upvalue(L);
     register_metatable(L, server_metatable, server_methods);
 }
 

@@ -249,7 +249,7 @@ stream& check_stream(lua_State* L, int idx) {
 }
 
 void open_stream(lua_State* L, runtime& rt) {
-    lua_pushlightuserdata(L, &rt);
+    rt.push_upvalue(L);
     register_metatable(L, stream_metatable, methods);
 }
 

@@ -302,7 +302,7 @@ int l_udp(lua_State* L) {
 }
 
 void open_udp(lua_State* L, runtime& rt) {
-    lua_pushlightuserdata(L, &rt);
+    rt.push_upvalue(L);
     register_metatable(L, udp_metatable, udp_methods);
 }
 

@@ -5,20 +5,25 @@
 -- instructions per short thread (callgrind, the spawn loop of bench/threads.lua): as many as
 -- luv + plain coroutines, the baseline users compare with, where this path takes fewer.
 --
--- Division of work: Lua creates the coroutine and stores it in the anchor slot the core hands
--- out; the core queues the slot for its first resume and reads the coroutine from the slot
--- when it needs it. Without the FFI (LuaJIT built without it) the core's own spawn is used.
+-- Division of work: Lua creates the coroutine and stores it in an anchor slot the core reserves;
+-- committing the slot queues the first resume, and the core reads the coroutine from the slot
+-- when it needs it. The core calls this factory when it loads (asio.core's spawn_light_thread
+-- is the function it returns) with what only the core may hold: the anchor table, the two FFI
+-- entry points, the runtime's userdata, the C function that puts arguments on a new coroutine,
+-- and its own C spawn, returned instead when LuaJIT has no FFI.
 -- @module asio.spawn
-return function(core)
-  local c_spawn = core.spawn_light_thread
+return function(anchors, reserve_ptr, commit_ptr, runtime, give_args, c_spawn)
   local ok, ffi = pcall(require, 'ffi')
-  if not ok then return c_spawn end
-  local anchors, take_slot_ptr, runtime = core._spawn_support()
-  if not anchors then return c_spawn end -- handed out already: asio.core was loaded twice
-  local take_slot = ffi.cast('int (*)(void *)', take_slot_ptr)
+  if not ok or type(anchors) ~= 'table' then return c_spawn end
+  local reserve = ffi.cast('int (*)(void *)', reserve_ptr)
+  local commit = ffi.cast('int (*)(void *, int)', commit_ptr)
   local rt = ffi.cast('void *', runtime)
-  local give_args = core._give_args
   local cocreate, select, type = coroutine.create, select, type
+  local failures = {
+    [0] = 'spawn_light_thread: interrupted by a run of the loop in between (a debug hook?)',
+    [-1] = 'not enough memory',
+    [-2] = 'asio: the runtime is closed (the Lua state is being closed)',
+  }
 
   return function(...)
     local fn = ...
@@ -28,9 +33,11 @@ return function(core)
     end
     local co = cocreate(fn)
     if select('#', ...) > 1 then give_args(co, select(2, ...)) end
-    local slot = take_slot(rt)
-    if slot == 0 then error('not enough memory', 2) end
+    local slot = reserve(rt)
+    if slot <= 0 then error(failures[slot == 0 and -1 or slot], 2) end
     anchors[slot] = co
+    local committed = commit(rt, slot)
+    if committed ~= 1 then error(failures[committed], 2) end
     return co
   end
 end

@@ -1,17 +1,18 @@
--- asio.lua spawns through the FFI; without it (LuaJIT built without FFI, or the core's spawn
--- support already taken) it must fall back to the core's spawn and behave the same.
+-- asio's spawn_light_thread is Lua on the FFI (asio/spawn.lua); without the FFI, or without
+-- that file (a host that ships the core alone), the core's C spawn is used and must behave the
+-- same.
 local mode = arg[1]
 if mode == 'noffi' then
   package.loaded.ffi = nil
   package.preload.ffi = function() error('this LuaJIT has no FFI') end
-elseif mode == 'taken' then
-  assert(require('asio.core')._spawn_support(), 'first call hands the support out')
+elseif mode == 'nofile' then
+  package.preload['asio.spawn'] = function() error('not shipped') end
 elseif mode ~= 'ffi' then
-  error('usage: spawn_paths.lua ffi|noffi|taken')
+  error('usage: spawn_paths.lua ffi|noffi|nofile')
 end
 local asio = require 'asio'
-local core_spawn = require('asio.core').spawn_light_thread
-assert((asio.spawn_light_thread == core_spawn) == (mode ~= 'ffi'), 'the expected spawn is used')
+local c_spawn = require('asio.core')._spawn_light_thread_c
+assert((asio.spawn_light_thread == c_spawn) == (mode ~= 'ffi'), 'the expected spawn is used')
 
 local order = {}
 local th = asio.spawn_light_thread(function(a, b, ...)
