@@ -115,7 +115,7 @@ void runtime::teardown() {
         thread_ptr last = std::move(th->self_);
     }
     unstarted_head_ = 0;
-    reserved_anchors_.clear();
+    reserved_count_ = 0;
     index_.clear();
     timer_.reset();
     io_.reset(); // destroys handlers that never ran, and with them their shared_ptrs
@@ -160,10 +160,9 @@ int runtime::spawn(lua_State* L, int nargs, int anchors) {
 
 int runtime::reserve_spawn_slot() noexcept {
     try {
-        reserved_anchors_.reserve(reserved_anchors_.size() + 1);
         int anchor = take_anchor_slot();
         slots_[anchor].reserved = true;
-        reserved_anchors_.push_back(anchor);
+        ++reserved_count_;
         return anchor;
     } catch (...) {
         return 0;
@@ -179,9 +178,7 @@ int runtime::commit_spawn_slot(int anchor) noexcept {
         return -1;
     }
     slots_[anchor].reserved = false;
-    // Committed in the order reserved, unless a hook spawned in between: search from the back.
-    auto it = std::find(reserved_anchors_.rbegin(), reserved_anchors_.rend(), anchor);
-    if (it != reserved_anchors_.rend()) reserved_anchors_.erase(std::next(it).base());
+    --reserved_count_;
     // The coroutine is in the table, stored by the caller; slot_coroutine reads it when needed.
     try {
         queue_first_resume(anchor);
@@ -192,11 +189,14 @@ int runtime::commit_spawn_slot(int anchor) noexcept {
 }
 
 void runtime::drop_reservations() {
-    for (int anchor : reserved_anchors_) {
+    // Rare (a spawn that raised or ran the loop between its two steps): a scan is fine.
+    for (std::size_t anchor = 1; anchor < slots_.size() && reserved_count_ > 0; ++anchor) {
+        if (!slots_[anchor].reserved) continue;
         slots_[anchor].reserved = false;
-        clear_anchor_slot(anchor); // it may hold the coroutine of the spawn that never finished
+        --reserved_count_;
+        // The table may hold the coroutine of the spawn that never finished.
+        clear_anchor_slot(static_cast<int>(anchor));
     }
-    reserved_anchors_.clear();
 }
 
 void runtime::queue_first_resume(int anchor) {
@@ -206,7 +206,8 @@ void runtime::queue_first_resume(int anchor) {
     if (unstarted_head_ != 0) slots_[unstarted_head_].prev_unstarted = anchor;
     unstarted_head_ = anchor;
     ++stats_.threads;
-    enqueue(anchor);
+    ready_.push_back(ready_entry{anchor, slot.generation});
+    if (!drain_posted_) post_drain();
 }
 
 void runtime::unlink_unstarted(anchor_slot& slot) {
@@ -359,13 +360,7 @@ void runtime::make_ready(light_thread& th) {
     enqueue(th.anchor_);
 }
 
-void runtime::enqueue(int anchor) {
-    ready_.push_back(ready_entry{anchor, slots_[anchor].generation});
-    post_drain();
-}
-
 void runtime::post_drain() {
-    if (drain_posted_) return;
     net::post(*io_, [this] { drain_ready(); });
     drain_posted_ = true; // after: a post that throws (no memory) leaves it to the next one
 }
@@ -400,11 +395,11 @@ void runtime::drain_ready() {
     lua_settop(anchors_, 1);
     // No spawn is between its two steps here, unless this drain runs inside one (a debug hook
     // polling the loop): that spawn then fails rather than start a thread nobody sees.
-    if (!reserved_anchors_.empty()) drop_reservations();
+    if (reserved_count_ != 0) drop_reservations();
     // An ended coroutine left in its slot keeps its results alive: a bounded few while
     // threads keep coming, none once the queue is empty.
     clear_stale_anchors(ready_.empty() ? 0 : max_stale_anchors);
-    if (!ready_.empty()) post_drain();
+    if (!ready_.empty() && !drain_posted_) post_drain();
 }
 
 int runtime::bounce(lua_State* L, light_thread& th, int nresults) {

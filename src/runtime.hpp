@@ -227,7 +227,10 @@ private:
     void clear_stale_anchors(std::size_t keep);
     /// Gives the thread in slot anchor its record (status as running_ or ready says).
     light_thread& promote(int anchor);
-    void enqueue(int anchor);
+    void enqueue(int anchor) {
+        ready_.push_back(ready_entry{anchor, slots_[anchor].generation});
+        if (!drain_posted_) post_drain();
+    }
     void run_recordless(int anchor);
     struct running_state {
         lua_State* co;
@@ -249,6 +252,7 @@ private:
     }
     void wake_all_joiners(light_thread& th);
     void release(light_thread& th);
+    /// Posts drain_ready; only when !drain_posted_.
     void post_drain();
     void drain_ready();
     void arm_timer();
@@ -266,7 +270,7 @@ private:
     std::vector<anchor_slot> slots_{1}; // by anchor; slot 0 unused (Lua arrays start at 1)
     std::vector<int> free_anchors_;  // slots whose table entry is nil
     std::vector<int> stale_anchors_; // free slots still holding an ended coroutine
-    std::vector<int> reserved_anchors_; // reserve_spawn_slot's, not yet committed
+    int reserved_count_ = 0; // slots reserve_spawn_slot gave out, not yet committed
     int unstarted_head_ = 0;
     bool draining_ = false;
     thread_index index_;
