@@ -15,7 +15,7 @@ ROOT=$(dirname "$BENCH_DIR")
 command -v valgrind >/dev/null || { echo "needs valgrind (apt-get install valgrind)" >&2; exit 1; }
 
 count() { # count IMPL THREADS -> instructions of the whole process
-  BENCH_SPAWN_THREADS=$2 LUA_PATH="$ROOT/build/lua/?.lua;$ROOT/build/lua/?/init.lua;;" \
+  BENCH_SPAWN_ROUNDS=1 BENCH_SPAWN_THREADS=$2 LUA_PATH="$ROOT/build/lua/?.lua;$ROOT/build/lua/?/init.lua;;" \
     LUA_CPATH="$ROOT/build/?.so;;" valgrind --tool=callgrind --callgrind-out-file=/dev/null \
     luajit "$BENCH_DIR/threads.lua" "$1" spawn 2>&1 >/dev/null |
     sed -n 's/.*refs: *//p' | tr -d ,
