@@ -255,6 +255,50 @@ describe("tls connections", function()
     end)
   end)
 
+  it("a corrupt record fails the read and every later write with 'tls error'", function()
+    run(function()
+      local handshaken = false -- set by the client once its handshake is done
+      local s, sport = helpers.server(function(c)
+        for _ = 1, 500 do
+          if handshaken then break end
+          asio.sleep(0.01)
+        end
+        c:write('hello')
+        asio.sleep(1)
+        c:close()
+      end, { tls = server_ctx() })
+      -- A relay that flips a byte in everything the server sends after the client's handshake.
+      local proxy, pport = helpers.server(function(down)
+        local up = assert(asio.connect('127.0.0.1', sport))
+        asio.spawn_light_thread(function()
+          while true do
+            local d = down:read_some()
+            if not d or not up:write(d) then up:close() return end
+          end
+        end)
+        while true do
+          local d = up:read_some()
+          if not d then down:close() return end
+          if handshaken and #d > 10 then
+            d = d:sub(1, 8) .. string.char((d:byte(9) + 1) % 256) .. d:sub(10)
+          end
+          if not down:write(d) then up:close() return end
+        end
+      end)
+      local c = assert(asio.connect('localhost', pport, { tls = client_ctx() }))
+      handshaken = true
+      c:settimeout(5)
+      local data, err = c:read_some()
+      assert.is_nil(data)
+      assert.equal('tls error', err)
+      assert.same({ nil, 'tls error' }, { c:write('x') })
+      assert.same({ nil, 'tls error' }, { c:write('y') })
+      c:close()
+      proxy:close()
+      s:close()
+    end)
+  end)
+
   it("time out a STARTTLS handshake by the connection's connect timeout", function()
     run(function()
       local s, port = helpers.server(function(c)

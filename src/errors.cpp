@@ -24,6 +24,9 @@ std::string error_string(const error_code& ec) {
 #if LASIO_WITH_TLS
     // A peer that closes without close_notify has still closed; other TLS failures stay short.
     if (ec == net::ssl::error::stream_truncated) return err::closed;
+    // What OpenSSL reports after the session broke (a corrupt record, say) without an OS error.
+    if (ec == net::ssl::error::unspecified_system_error || ec == net::ssl::error::unexpected_result)
+        return "tls error";
     if (ec.category() == e::get_ssl_category()) {
         switch (ERR_GET_REASON(static_cast<unsigned long>(ec.value()))) {
         case SSL_R_CERTIFICATE_VERIFY_FAILED:
