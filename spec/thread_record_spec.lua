@@ -196,29 +196,70 @@ describe("review findings on threads without records", function()
     end)
   end)
 
-  it("a debug hook that runs the loop in the middle of a spawn makes that spawn fail", function()
-    -- The line of asio/spawn.lua between storing the coroutine and committing its slot.
+  it("a debug hook that runs the loop and spawns in the middle of a spawn breaks neither", function()
+    -- The line of asio/spawn.lua between reserving the slot and storing the coroutine.
     local path = assert(package.searchpath('asio.spawn', package.path))
-    local commit_line, n = nil, 0
+    local store_line, n = nil, 0
     for line in io.lines(path) do
       n = n + 1
-      if line:find('local committed = commit(', 1, true) then commit_line = n end
+      if line:find('anchors[slot] = co', 1, true) then store_line = n end
     end
-    assert.is_number(commit_line)
-    local other = spawn(function() end) -- so that the hook's poll has a drain to run
+    assert.is_number(store_line)
+    local ran = {}
+    local inner = {}
+    local armed = true
     debug.sethook(function(_, line)
-      if line == commit_line and debug.getinfo(2, 'S').short_src:match('spawn%.lua') then
-        debug.sethook()
-        asio.poll()
+      if armed and line == store_line and debug.getinfo(2, 'S').short_src:match('spawn%.lua') then
+        armed = false
+        spawn(function() ran[#ran + 1] = 'first' end)
+        asio.poll() -- no light thread here blocks: safe from a hook
+        for i = 1, 2 do inner[i] = spawn(function() ran[#ran + 1] = 'inner ' .. i end) end
       end
     end, 'l')
-    local ok, err = pcall(spawn, function() error('never runs') end)
+    local outer = spawn(function() ran[#ran + 1] = 'outer' end)
     debug.sethook()
-    assert.is_false(ok)
-    assert.truthy(err:find('interrupted by a run of the loop', 1, true), err)
-    assert.equal('dead', other:status())
+    assert.is_false(armed)
     asio.run()
+    table.sort(ran)
+    assert.same({ 'first', 'inner 1', 'inner 2', 'outer' }, ran)
+    for _, th in ipairs({ outer, inner[1], inner[2] }) do assert.equal('dead', th:status()) end
     assert.equal(0, asio._stats().threads)
+  end)
+
+  it("poll runs one batch of ready threads even while one keeps yielding", function()
+    local n = 0
+    local spinner = spawn(function() while true do n = n + 1; coroutine.yield() end end)
+    assert.is_number(asio.poll())
+    assert.is_true(n > 0)
+    local before = n
+    assert.is_true(asio.run_once(0))
+    assert.is_true(n > before)
+    spinner:kill()
+    asio.run()
+  end)
+
+  it("too many arguments or wake values raise on the caller and change nothing", function()
+    run(function()
+      local function with_n(n, fn, first)
+        local function go(k, ...) if k == 0 then return fn(first, ...) end return go(k - 1, k, ...) end
+        return go(n)
+      end
+      local c_spawn = require('asio.core')._spawn_light_thread_c
+      for _, s in ipairs({ spawn, c_spawn }) do
+        local ok, err = pcall(with_n, 8000, s, print)
+        assert.is_false(ok)
+        assert.truthy(tostring(err):find('too many arguments', 1, true), tostring(err))
+      end
+      local parked = spawn(function() return select('#', asio.park()) end)
+      asio.yield()
+      local ok, err = pcall(with_n, 8001, asio.wake, parked)
+      assert.is_false(ok)
+      assert.truthy(tostring(err):find('wake: too many values', 1, true), tostring(err))
+      assert.equal('waiting', parked:status())
+      assert.is_true(asio.wake(parked, 1, 2))
+      assert.same({ true, 2 }, { parked:join() })
+      assert.equal(1, asio._stats().threads) -- this one: nothing was left behind
+    end)
   end)
 
   it("the results of an ended thread nobody holds are not kept while others run", function()

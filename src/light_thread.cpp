@@ -77,7 +77,10 @@ int l_give_args(lua_State* L) {
         lua_getstack(co, 0, &ar) != 0 || co == L)
         luaL_argerror(L, 1, "a coroutine that has not started");
     int n = lua_gettop(L) - 1;
-    luaL_checkstack(co, n, "too many arguments");
+    if (!lua_checkstack(co, n)) { // raised on L, as the C spawn does, without a position
+        lua_pushliteral(L, "too many arguments");
+        return lua_error(L);
+    }
     lua_xmove(L, co, n);
     return 0;
 }
@@ -107,9 +110,10 @@ int l_wake(lua_State* L) {
         return 1;
     }
     light_thread& th = *live;
-    lua_State* co = rt.claim(th, th.token());
     int n = lua_gettop(L) - 1;
-    luaL_checkstack(co, n, "too many values");
+    // Room first, and the error raised on L (co is not running): the thread stays parked.
+    if (!lua_checkstack(th.co(), n)) return luaL_error(L, "wake: too many values");
+    lua_State* co = rt.claim(th, th.token());
     lua_xmove(L, co, n);
     rt.make_ready(th);
     lua_pushboolean(L, 1);
@@ -261,7 +265,7 @@ int push_ended_outcome(lua_State* co, lua_State* L) {
     // Neither stack may raise: L can be a joiner that is not running.
     if (!lua_checkstack(L, n + 2) || !lua_checkstack(co, 1)) {
         lua_pushboolean(L, 0);
-        lua_pushliteral(L, "too many results");
+        lua_pushliteral(L, "too many results to keep");
         return 2;
     }
     lua_pushboolean(L, how == thread_outcome::returned);

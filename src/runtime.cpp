@@ -81,6 +81,7 @@ runtime& open_runtime(lua_State* L) {
     lua_rawget(L, LUA_REGISTRYINDEX);
     if (auto* holder = static_cast<runtime_holder*>(lua_touserdata(L, -1))) {
         lua_pop(L, 1);
+        if (holder->rt == nullptr) runtime::closed_error(L); // required again from a finalizer
         return *holder->rt;
     }
     lua_pop(L, 1);
@@ -122,6 +123,9 @@ void runtime::teardown() {
 }
 
 void runtime::close_all() {
+    // A reservation still open belongs to a spawn that raised between its two steps: none is
+    // in progress here (no Lua but this call runs).
+    if (reserved_count_ != 0) drop_reservations();
     promote_unstarted(); // then every live thread has a record (none runs here)
     for (std::size_t anchor = 1; anchor < slots_.size(); ++anchor)
         if (light_thread* th = slots_[anchor].th) kill(*th);
@@ -131,7 +135,22 @@ void runtime::close_all() {
         obj = next;
     }
     if (io_->stopped()) io_->restart();
-    io_->poll();
+    poll_ready();
+}
+
+std::size_t runtime::poll_ready() {
+    // io_context::poll also runs what its handlers post, and each drain of a thread that keeps
+    // yielding posts the next: poll would never return. One batch of ready threads per poll.
+    polling_ = true;
+    std::size_t n = io_->poll();
+    polling_ = false;
+    if (drain_deferred_) {
+        drain_deferred_ = false;
+        // Out of handlers, poll left the context stopped; the posted drain is work again.
+        if (io_->stopped()) io_->restart();
+        post_drain();
+    }
+    return n;
 }
 
 // --- light threads ---------------------------------------------------------------------------
@@ -139,8 +158,10 @@ void runtime::close_all() {
 int runtime::spawn(lua_State* L, int nargs, int anchors) {
     // Always a new coroutine: its identity is the thread's handle, never to be handed on.
     lua_State* co = lua_newthread(L); // stack: fn args... co
-    // A new stack has room for LUA_MINSTACK values, as any stack handed to C code does.
-    if (nargs + 1 > LUA_MINSTACK) luaL_checkstack(co, nargs + 1, "too many arguments");
+    // A new stack has room for LUA_MINSTACK values, as any stack handed to C code does. (The
+    // error is raised on L: co is not running.)
+    if (nargs + 1 > LUA_MINSTACK && !lua_checkstack(co, nargs + 1))
+        luaL_error(L, "too many arguments");
     int anchor = take_anchor_slot();
     if (anchors != 0) {
         lua_rawseti(L, anchors, anchor); // stack: fn args...
@@ -171,7 +192,7 @@ int runtime::reserve_spawn_slot() noexcept {
 
 int runtime::commit_spawn_slot(int anchor) noexcept {
     if (anchor <= 0 || static_cast<std::size_t>(anchor) >= slots_.size() || !slots_[anchor].reserved)
-        return 0;
+        return 0; // not a slot reserve_spawn_slot gave out (or _close_all took it back)
     try {
         ready_.reserve_one(); // the one step that allocates, before anything changes
     } catch (...) {
@@ -189,7 +210,7 @@ int runtime::commit_spawn_slot(int anchor) noexcept {
 }
 
 void runtime::drop_reservations() {
-    // Rare (a spawn that raised or ran the loop between its two steps): a scan is fine.
+    // Only after a spawn raised between its two steps (a debug hook's error): a scan is fine.
     for (std::size_t anchor = 1; anchor < slots_.size() && reserved_count_ > 0; ++anchor) {
         if (!slots_[anchor].reserved) continue;
         slots_[anchor].reserved = false;
@@ -376,7 +397,8 @@ void runtime::push_upvalue(lua_State* L) {
 }
 
 void runtime::drain_ready() {
-    drain_posted_ = false;
+    // drain_posted_ stays set while draining: threads made ready now join this batch.
+
     if (closing_) return;
     // Resume up to a batch of ready threads before the loop looks at I/O again: each look is an
     // epoll_wait system call, too dear to pay per resume, while a bounded batch keeps I/O prompt.
@@ -392,14 +414,14 @@ void runtime::drain_ready() {
         else if (slot.th->status_ == thread_status::ready) resume_now(*slot.th);
     }
     draining_ = false;
+    drain_posted_ = false;
     lua_settop(anchors_, 1);
-    // No spawn is between its two steps here, unless this drain runs inside one (a debug hook
-    // polling the loop): that spawn then fails rather than start a thread nobody sees.
-    if (reserved_count_ != 0) drop_reservations();
-    // An ended coroutine left in its slot keeps its results alive: a bounded few while
-    // threads keep coming, none once the queue is empty.
+    // Ended coroutines left in their slots: a bounded few while threads keep coming, none
+    // once the queue is empty.
     clear_stale_anchors(ready_.empty() ? 0 : max_stale_anchors);
-    if (!ready_.empty() && !drain_posted_) post_drain();
+    if (ready_.empty()) return;
+    if (polling_) drain_deferred_ = true;
+    else post_drain();
 }
 
 int runtime::bounce(lua_State* L, light_thread& th, int nresults) {
@@ -649,12 +671,12 @@ std::size_t runtime::run(int mode, double timeout) {
         ~loop_guard() { flag = false; }
     } guard(in_loop_);
     if (io_->stopped()) io_->restart();
-    if (mode == 1) return io_->poll();
+    if (mode == 1) return poll_ready();
     if (mode == 0) return io_->run();
     // run_for alone would run nothing for a timeout of 0 (or any that has passed on entry):
     // what is ready runs first, then the wait for more.
     stop_requested_ = false;
-    std::size_t n = io_->poll();
+    std::size_t n = poll_ready();
     if (!io_->stopped() && timeout > 0)
         n += io_->run_for(std::chrono::duration_cast<steady_clock::duration>(
             std::chrono::duration<double>(std::min(timeout, max_timeout_seconds))));

@@ -113,10 +113,11 @@ public:
      * Spawning from Lua (asio.lua, through the FFI: no C API call at all), in two steps around
      * the caller storing the new coroutine (function and arguments on its stack) in the slot:
      * reserve_spawn_slot returns a slot (0: out of memory), commit_spawn_slot queues its first
-     * resume (1; 0 when the reservation was dropped, -1 out of memory). Until committed, the
-     * slot is nobody's thread: whatever runs in between (a debug hook) cannot mistake the
-     * slot's previous coroutine for the new one. A reservation never committed (the caller
-     * raised in between) is dropped when the ready queue next drains.
+     * resume (1; 0 when _close_all took the reservation back, -1 out of memory). Until
+     * committed, the slot is nobody's thread and is handed out to nobody else: whatever runs
+     * in between (a debug hook, even one that runs the loop) cannot mistake the slot's previous
+     * coroutine for the new one, nor have the slot reused under the store. A reservation never
+     * committed (the caller raised in between) is taken back by close_all or teardown.
      */
     int reserve_spawn_slot() noexcept;
     int commit_spawn_slot(int anchor) noexcept;
@@ -215,6 +216,8 @@ private:
 
     int take_anchor_slot();
     void drop_reservations();
+    /// io_context::poll, with at most one drain of the ready queue.
+    std::size_t poll_ready();
     void queue_first_resume(int anchor);
     /// The coroutine anchored in a live slot (read from the table if spawned from Lua).
     lua_State* slot_coroutine(int anchor);
@@ -273,6 +276,8 @@ private:
     int reserved_count_ = 0; // slots reserve_spawn_slot gave out, not yet committed
     int unstarted_head_ = 0;
     bool draining_ = false;
+    bool polling_ = false;        // inside poll_ready: drain_ready defers its next post
+    bool drain_deferred_ = false;
     thread_index index_;
     int error_handler_ref_ = LUA_NOREF;
     bool closing_ = false;

@@ -20,7 +20,7 @@ return function(anchors, reserve_ptr, commit_ptr, runtime, give_args, c_spawn)
   local rt = ffi.cast('void *', runtime)
   local cocreate, select, type = coroutine.create, select, type
   local failures = {
-    [0] = 'spawn_light_thread: interrupted by a run of the loop in between (a debug hook?)',
+    [0] = 'spawn_light_thread: the slot was taken back (asio._close_all in between)',
     [-1] = 'not enough memory',
     [-2] = 'asio: the runtime is closed (the Lua state is being closed)',
   }
