@@ -62,7 +62,7 @@ function M.install(asio, W)
     W.check_timeout(timeout, 1, 'wait')
     if self.flag then return true end
     if timeout == 0 then return nil, 'timeout' end
-    if not W.wait_in(self.q, {}, W.me('wait'), timeout) then return nil, 'timeout' end
+    if not W.wait_in(self.q, W.waiter(), W.me('wait'), timeout) then return nil, 'timeout' end
     return true
   end
 
@@ -101,7 +101,7 @@ function M.install(asio, W)
     check_self(self, Condition, 'wait')
     W.check_timeout(timeout, 1, 'wait')
     if timeout == 0 then return nil, 'timeout' end
-    if not W.wait_in(self.q, {}, W.me('wait'), timeout) then return nil, 'timeout' end
+    if not W.wait_in(self.q, W.waiter(), W.me('wait'), timeout) then return nil, 'timeout' end
     return true
   end
 
@@ -169,7 +169,7 @@ function M.install(asio, W)
     W.check_timeout(timeout, 1, 'wait')
     if self.n == 0 then return true end
     if timeout == 0 then return nil, 'timeout' end
-    if not W.wait_in(self.q, {}, W.me('wait'), timeout) then return nil, 'timeout' end
+    if not W.wait_in(self.q, W.waiter(), W.me('wait'), timeout) then return nil, 'timeout' end
     return true
   end
 

@@ -79,7 +79,7 @@ function M.install(asio, W)
     if timeout == 0 then return nil, 'timeout' end
     local th = W.me('lock')
     if rawequal(owner, th) then error('lock: mutex already held by this light thread', 2) end
-    if not W.wait_in(self.q, {}, th, timeout) then return nil, 'timeout' end
+    if not W.wait_in(self.q, W.waiter(), th, timeout) then return nil, 'timeout' end
     return true
   end
 
@@ -196,7 +196,7 @@ function M.install(asio, W)
     if timeout == 0 then return nil, 'timeout' end
     local th = W.me('rlock')
     if rawequal(self.writer, th) then error('rlock: write lock held by this light thread', 2) end
-    if not W.wait_in(self.q, {}, th, timeout) then return nil, 'timeout' end
+    if not W.wait_in(self.q, W.waiter(), th, timeout) then return nil, 'timeout' end
     return true
   end
 
@@ -279,7 +279,7 @@ function M.install(asio, W)
       return true
     end
     if timeout == 0 then return nil, 'timeout' end
-    if not W.wait_in(self.q, {}, W.me('acquire'), timeout) then return nil, 'timeout' end
+    if not W.wait_in(self.q, W.waiter(), W.me('acquire'), timeout) then return nil, 'timeout' end
     return true
   end
 

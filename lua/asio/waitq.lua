@@ -469,6 +469,14 @@ function M.new(asio)
   --- Queues a single-ticket waiter for the running thread `th` in `q` and waits.
   -- @param w a fresh table; becomes the waiter and its own ticket
   -- @return as `W.wait`
+  --- A new waiter holding, from the start, every field the waiting machinery may set (v: a
+  -- sender's value). Set one by one, they would make LuaJIT grow the table's hash part four
+  -- times per wait.
+  function W.waiter(v)
+    return { th = false, active = false, w = false, i = 1, fired = false, value = false,
+      err = false, reclaim = false, reclaim_from = false, tickets = false, on_kill = false, v = v }
+  end
+
   function W.wait_in(q, w, th, timeout)
     w.th, w.active, w.w, w.i = th, true, w, 1
     q:push(w)
