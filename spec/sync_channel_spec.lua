@@ -313,3 +313,28 @@ describe('asio.channel', function()
     end)
   end)
 end)
+
+describe("channel values given back by killed receivers", function()
+  it("keep their send order, whatever order the receivers are killed in", function()
+    helpers.run_async(function()
+      for _, cap in ipairs({ 0, 1, 3, 64, math.huge }) do
+        for _, order in ipairs({ { 1, 2, 3 }, { 3, 2, 1 }, { 2, 1, 3 }, { 1, 3, 2 } }) do
+          local ch = asio.channel(cap)
+          local receivers = {}
+          for i = 1, 3 do receivers[i] = spawn(function() ch:recv() end) end
+          asio.yield() -- all three wait
+          for i = 1, 3 do assert.is_true(ch:send('h' .. i, 0)) end -- handed, none has run
+          local expected = { 'h1', 'h2', 'h3' }
+          if cap >= 1 then
+            assert.is_true(ch:send('b4', 0)) -- buffered: newer than every handed value
+            expected[4] = 'b4'
+          end
+          for _, i in ipairs(order) do receivers[i]:kill() end
+          local got = {}
+          while #ch > 0 do got[#got + 1] = ch:recv(0) end
+          assert.same(expected, got, 'capacity ' .. tostring(cap) .. ', kills ' .. table.concat(order))
+        end
+      end
+    end)
+  end)
+end)

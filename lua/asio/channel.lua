@@ -22,6 +22,7 @@ local M = {}
 local type, error, newproxy, getmetatable, setmetatable = type, error, newproxy, getmetatable,
   setmetatable
 local math_floor, math_huge, math_max, math_min = math.floor, math.huge, math.max, math.min
+local table_insert, table_remove = table.insert, table.remove
 
 --- Builds the channel constructor bound to one `asio` table.
 -- @tparam table asio the module table
@@ -88,21 +89,35 @@ function M.new(asio, W)
     local v = st[first]
     st[first] = nil
     st.first, st.count = first % st.size + 1, st.count - 1
+    local given_back = st.given_back
+    if given_back[1] then table_remove(given_back, 1) end
     return v
   end
 
-  -- Gives a killed receiver's value back: to the next receiver, else to the buffer's front
-  -- since it is older than anything buffered.
+  -- Gives a killed receiver's value back: to the next receiver, else to the buffer. A value
+  -- handed to a receiver was sent while the buffer was empty, so it is older than anything
+  -- buffered since: it goes in front of those, but behind values given back before it that
+  -- were sent earlier still (st.given_back: their send numbers, front to back).
   local function reclaim(st, w)
-    local v = w.value
+    local v, sent = w.value, w.seq
     local t = st.recvq:wake_next()
     if t then
       local r = t.w
-      r.value = v
+      r.value, r.seq = v, sent
       W.handed(r, reclaim, st)
-    else
-      buf_push_front(st, v)
+      return
     end
+    local given_back = st.given_back
+    local k = 1
+    while given_back[k] and given_back[k] < sent do k = k + 1 end
+    buf_push_front(st, v)
+    local size, first = st.size, st.first
+    for j = 0, k - 2 do -- move it back past the k-1 older ones
+      local a = (first - 1 + j) % size + 1
+      local b = a % size + 1
+      st[a], st[b] = st[b], st[a]
+    end
+    table_insert(given_back, k, sent)
   end
 
   --- Completes a send at once if it can: to a waiting receiver, else into the buffer.
@@ -112,7 +127,9 @@ function M.new(asio, W)
     local t = st.recvq:wake_next()
     if t then
       local r = t.w
-      r.value = v
+      local sent = st.sent + 1
+      st.sent = sent
+      r.value, r.seq = v, sent
       W.handed(r, reclaim, st)
       return true
     end
@@ -249,6 +266,7 @@ function M.new(asio, W)
     mt.__index = setmetatable({
       [STATE] = {
         cap = capacity, first = 1, count = 0, size = math_max(1, math_min(capacity, 64)),
+        sent = 0, given_back = {},
         closed = false,
         recvq = W.queue(), sendq = W.queue(),
       },

@@ -474,7 +474,8 @@ function M.new(asio)
   -- times per wait.
   function W.waiter(v)
     return { th = false, active = false, w = false, i = 1, fired = false, value = false,
-      err = false, reclaim = false, reclaim_from = false, tickets = false, on_kill = false, v = v }
+      err = false, reclaim = false, reclaim_from = false, tickets = false, on_kill = false,
+      seq = 0, v = v }
   end
 
   function W.wait_in(q, w, th, timeout)
