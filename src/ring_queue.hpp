@@ -44,7 +44,8 @@ public:
 private:
     void grow() {
         std::vector<T> bigger(items_.empty() ? 64 : items_.size() * 2);
-        for (std::size_t i = 0; i < count_; ++i) bigger[i] = items_[(head_ + i) & (items_.size() - 1)];
+        std::size_t mask = items_.size() - 1;
+        for (std::size_t i = 0; i < count_; ++i) bigger[i] = items_[(head_ + i) & mask];
         items_.swap(bigger);
         head_ = 0;
     }

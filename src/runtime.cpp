@@ -191,7 +191,8 @@ int runtime::reserve_spawn_slot() noexcept {
 }
 
 int runtime::commit_spawn_slot(int anchor) noexcept {
-    if (anchor <= 0 || static_cast<std::size_t>(anchor) >= slots_.size() || !slots_[anchor].reserved)
+    bool valid = anchor > 0 && static_cast<std::size_t>(anchor) < slots_.size();
+    if (!valid || !slots_[anchor].reserved)
         return 0; // not a slot reserve_spawn_slot gave out (or _close_all took it back)
     try {
         ready_.reserve_one(); // the one step that allocates, before anything changes
@@ -261,7 +262,9 @@ void runtime::promote_unstarted() {
     }
 }
 
-light_thread& runtime::spawn_with_record(lua_State* L, int nargs) { return promote(spawn(L, nargs)); }
+light_thread& runtime::spawn_with_record(lua_State* L, int nargs) {
+    return promote(spawn(L, nargs));
+}
 
 int runtime::take_anchor_slot() {
     // A slot still holding an ended coroutine first: the new one overwrites it.
@@ -398,7 +401,6 @@ void runtime::push_upvalue(lua_State* L) {
 
 void runtime::drain_ready() {
     // drain_posted_ stays set while draining: threads made ready now join this batch.
-
     if (closing_) return;
     // Resume up to a batch of ready threads before the loop looks at I/O again: each look is an
     // epoll_wait system call, too dear to pay per resume, while a bounded batch keeps I/O prompt.
