@@ -48,6 +48,7 @@ thread_arg check_thread(lua_State* L, int idx) {
     return {co, live};
 }
 
+/// The C spawn: spawn_light_thread where LuaJIT has no FFI, else _spawn_light_thread_c.
 /// Upvalues: the runtime, the anchor table (spawning is hot: no lookup for either).
 int l_spawn(lua_State* L) {
     if (lua_type(L, 1) != LUA_TFUNCTION) luaL_typerror(L, 1, lua_typename(L, LUA_TFUNCTION));
