@@ -228,8 +228,7 @@ void runtime::queue_first_resume(int anchor) {
     if (unstarted_head_ != 0) slots_[unstarted_head_].prev_unstarted = anchor;
     unstarted_head_ = anchor;
     ++stats_.threads;
-    ready_.push_back(ready_entry{anchor, slot.generation});
-    if (!drain_posted_) post_drain();
+    enqueue(anchor);
 }
 
 void runtime::unlink_unstarted(anchor_slot& slot) {
@@ -431,7 +430,6 @@ int runtime::bounce(lua_State* L, light_thread& th, int nresults) {
     th.status_ = thread_status::ready;
     return suspended;
 }
-
 
 void runtime::resume_now(light_thread& th) {
     thread_ptr keep = th.shared_from_this();
