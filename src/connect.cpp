@@ -88,7 +88,7 @@ private:
         error_code ec;
         if (resolver_) resolver_->cancel();
         if (socket_) socket_->close(ec);
-        if (tls_stream_) tls_stream_->close(false);
+        if (tls_stream_) tls_stream_->close();
     }
 
     void on_resolve(const error_code& ec, tcp::resolver::results_type results) {
@@ -155,7 +155,7 @@ private:
             self->on_handshake(ec);
         });
         if (ec) {
-            s->close(false);
+            s->close();
             tls_stream_.reset();
             fail(ec);
         }
@@ -168,12 +168,12 @@ private:
         done_ = true;
         lua_State* co = th != nullptr ? rt_->claim(*th, token_) : nullptr;
         if (co == nullptr) {
-            s->close(false);
+            s->close();
             return;
         }
         if (ec) {
             push_handshake_fail(co, *s, ec);
-            s->close(false);
+            s->close();
         } else {
             push_stream(co, std::move(s));
         }

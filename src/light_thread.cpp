@@ -115,7 +115,7 @@ int l_wake(lua_State* L) {
     // Room first, and the error raised on L (co is not running): the thread stays parked.
     if (!lua_checkstack(th.co(), n)) return luaL_error(L, "wake: too many values");
     lua_State* co = rt.claim(th, th.token());
-    lua_xmove(L, co, n);
+    if (lua_checkstack(co, n)) lua_xmove(L, co, n);
     rt.make_ready(th);
     lua_pushboolean(L, 1);
     return 1;

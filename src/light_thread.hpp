@@ -80,6 +80,7 @@ private:
     wait_kind kind_ = wait_kind::none;
     bool started_ = false;
     wait_target* target_ = nullptr;
+    int results_base_ = 0; // while claimed: where its results start on the runtime's stack
 
     steady_clock::time_point deadline_{};
     std::uint64_t deadline_seq_ = 0;

@@ -108,7 +108,10 @@ namespace {
 bool integer_in(lua_State* L, int idx, long long lo, long long hi, long long& out) {
     if (lua_type(L, idx) != LUA_TNUMBER) return false;
     double d = lua_tonumber(L, idx);
-    bool in_range = d >= static_cast<double>(lo) && d <= static_cast<double>(hi);
+    // (double)hi may round up past hi (LLONG_MAX becomes 2^63): compare below it, so that the
+    // cast is always defined.
+    bool in_range = d >= static_cast<double>(lo) && d < static_cast<double>(hi) + 1.0 &&
+                    d < 9223372036854775808.0;
     if (!in_range || d != static_cast<double>(static_cast<long long>(d))) return false;
     out = static_cast<long long>(d);
     return true;

@@ -70,6 +70,8 @@ runtime::runtime(lua_State* L) : scratch_(new char[scratch_size]) {
     anchors_ = lua_newthread(L);
     anchors_ref_ = ref_value(L);
     lua_newtable(anchors_);
+    results_ = lua_newthread(L);
+    results_ref_ = ref_value(L);
     io_.emplace(1);
     timer_.emplace(*io_);
 }
@@ -374,13 +376,30 @@ lua_State* runtime::claim(light_thread& th, std::uint32_t token) {
     th.kind_ = wait_kind::none;
     th.status_ = thread_status::ready;
     ++th.token_;
-    lua_settop(th.co_, 0);
-    return th.co_;
+    th.results_base_ = lua_gettop(results_);
+    lua_checkstack(results_, LUA_MINSTACK);
+    return results_;
 }
 
-void runtime::make_ready(light_thread& th) {
-    th.status_ = thread_status::ready;
-    enqueue(th.anchor_);
+bool runtime::hand_over(light_thread& th) {
+    int base = th.results_base_;
+    int n = lua_gettop(results_) - base;
+    // Killed while its results were being made (a finalizer run by their allocation).
+    if (!th.alive() || th.status_ != thread_status::ready) {
+        lua_settop(results_, base);
+        return false;
+    }
+    lua_State* co = th.co_;
+    lua_settop(co, 0); // what it yielded: the object it waited on
+    if (n > 0 && !lua_checkstack(co, n)) {
+        // Only a join's results can be that many.
+        lua_settop(results_, base);
+        lua_pushboolean(co, 0);
+        lua_pushliteral(co, "too many results to keep");
+        return true;
+    }
+    lua_xmove(results_, co, n);
+    return true;
 }
 
 void runtime::post_drain() {
@@ -412,7 +431,7 @@ void runtime::drain_ready() {
         const anchor_slot& slot = slots_[entry.anchor];
         if (slot.generation != entry.generation) continue; // ended (killed) since it was queued
         if (slot.th == nullptr) run_recordless(entry.anchor);
-        else if (slot.th->status_ == thread_status::ready) resume_now(*slot.th);
+        else if (slot.th->status_ == thread_status::ready) resume(*slot.th);
     }
     draining_ = false;
     drain_posted_ = false;
@@ -431,7 +450,7 @@ int runtime::bounce(lua_State* L, light_thread& th, int nresults) {
     return suspended;
 }
 
-void runtime::resume_now(light_thread& th) {
+void runtime::resume(light_thread& th) {
     thread_ptr keep = th.shared_from_this();
     lua_State* co = th.co_;
     int nargs = lua_gettop(co);
@@ -496,7 +515,8 @@ void runtime::after_resume(light_thread& th, int rc) {
         switch (th.status_) {
         case thread_status::running: // a plain coroutine.yield(): treat it as asio.yield()
             lua_settop(th.co_, 0);
-            make_ready(th);
+            th.status_ = thread_status::ready;
+            enqueue(th.anchor_);
             break;
         case thread_status::ready: // bounce(): the yielded values are the call's results
             enqueue(th.anchor_);
@@ -520,7 +540,17 @@ void runtime::finish(light_thread& th, int resume_status) {
     // Describing runs the error object's __tostring, which may have killed the thread: then it
     // has ended already, as killed.
     if (!th.alive()) return;
+    // The traceback allocates, and a finalizer it runs may kill the thread, which unanchors the
+    // coroutine: aux_ holds it while its stack is walked.
+    if (!lua_checkstack(co, 1)) lua_settop(co, 1);
+    lua_pushthread(co);
+    lua_xmove(co, aux_, 1);
     luaL_traceback(aux_, co, msg.c_str(), 0);
+    lua_remove(aux_, -2);
+    if (!th.alive()) {
+        lua_pop(aux_, 1);
+        return;
+    }
     lua_settop(co, 0);
     lua_pushvalue(aux_, -1);
     lua_xmove(aux_, co, 1); // stack of co: traceback
@@ -601,6 +631,9 @@ void runtime::kill(light_thread& th) {
         th.target_->cancel_wait(th, nullptr);
     th.target_ = nullptr;
     ++th.token_;
+    // What a waiting or queued thread holds (the object it waited on, resume values) goes
+    // with it; a running one is yielding to its own kill and keeps its stack.
+    if (th.status_ != thread_status::running) lua_settop(th.co_, 0);
     end(th, thread_outcome::killed);
 }
 

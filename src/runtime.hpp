@@ -95,8 +95,13 @@ public:
     std::size_t deadline_count() const { return deadlines_.size(); }
     /// A thread of our own for Lua work done from handlers (spawning, the error hook).
     lua_State* aux() const { return aux_; }
-    /// 64 KiB shared by all plain sockets for non-blocking reads; never held across a yield.
-    char* scratch() { return scratch_.get(); }
+    /**
+     * 64 KiB shared by all plain sockets for non-blocking reads, never held across a yield; nullptr
+     * while taken. Copying out of it allocates, and a finalizer run by that allocation may read
+     * another socket: it finds the buffer taken and reads elsewhere instead of overwriting it.
+     */
+    char* take_scratch() { return scratch_taken_ ? nullptr : (scratch_taken_ = true, scratch_.get()); }
+    void give_back_scratch() { scratch_taken_ = false; }
     static constexpr std::size_t scratch_size = 64 * 1024;
 
     // --- light threads -------------------------------------------------------------------
@@ -141,14 +146,34 @@ public:
      */
     std::uint32_t begin_wait(light_thread& th, wait_kind kind, wait_target* target, double timeout);
     /**
-     * Claims the end of th's wait for the completion holding token: returns th's stack, cleared,
-     * for the results, or nullptr when the wait already ended (a stale completion).
+     * Yields the running thread L for a wait on the object at idx (its userdata), keeping that
+     * userdata on the suspended stack until the wait ends: lua_yield drops the call's own
+     * arguments from what the collector sees, and they are often the object's only reference.
+     * Raises where L cannot yield; call it before committing the wait, and return its value.
+     */
+    int yield_holding(lua_State* L, int idx) {
+        lua_pushvalue(L, idx);
+        return lua_yield(L, 1);
+    }
+    /**
+     * Claims the end of th's wait for the completion holding token: returns the stack the
+     * results go on, or nullptr when the wait already ended (a stale completion). Every claim
+     * ends with resume_now or make_ready, which move the results onto th's own stack.
+     *
+     * The results do not go straight onto th's stack: pushing allocates, an allocation may run
+     * finalizers, and a finalizer may kill th (or close what it waits on) before the results are
+     * complete. th's stack is touched only when it is handed the finished results, with no
+     * allocation in between; a thread killed meanwhile gets nothing and is never resumed.
      */
     lua_State* claim(light_thread& th, std::uint32_t token);
     /// Resumes a claimed thread now; only from an Asio handler, never from Lua or __gc.
-    void resume_now(light_thread& th);
-    /// Queues a claimed thread; its stack holds its resume values. Safe from anywhere.
-    void make_ready(light_thread& th);
+    void resume_now(light_thread& th) {
+        if (hand_over(th)) resume(th);
+    }
+    /// Queues a claimed thread to run with its results. Safe from anywhere.
+    void make_ready(light_thread& th) {
+        if (hand_over(th)) enqueue(th.anchor_);
+    }
     /// Yields the running thread with the top nresults values as what its call returns, later.
     int bounce(lua_State* L, light_thread& th, int nresults);
 
@@ -235,6 +260,10 @@ private:
         if (!drain_posted_) post_drain();
     }
     void run_recordless(int anchor);
+    /// Moves a claimed thread's results onto its stack; false (results dropped) if it died.
+    bool hand_over(light_thread& th);
+    /// Resumes th, whose stack holds what its call returns.
+    void resume(light_thread& th);
     struct running_state {
         lua_State* co;
         int anchor;
@@ -270,6 +299,8 @@ private:
     int aux_ref_;
     lua_State* anchors_; // slot 1: the anchor table of live coroutines; never runs Lua
     int anchors_ref_;
+    lua_State* results_; // results of claimed waits, stacked LIFO until handed over
+    int results_ref_;
     std::vector<anchor_slot> slots_{1}; // by anchor; slot 0 unused (Lua arrays start at 1)
     std::vector<int> free_anchors_;  // slots whose table entry is nil
     std::vector<int> stale_anchors_; // free slots still holding an ended coroutine
@@ -297,8 +328,25 @@ private:
     steady_clock::time_point armed_for_{};
     std::uint64_t timer_generation_ = 0;
     std::unique_ptr<char[]> scratch_;
+    bool scratch_taken_ = false;
     std::optional<net::io_context> io_;
     std::optional<net::steady_timer> timer_;
+};
+
+/// The runtime's scratch buffer for one scope (nullptr when another scope holds it).
+class scratch_lease {
+public:
+    explicit scratch_lease(runtime& rt) : rt_(rt), buf_(rt.take_scratch()) {}
+    ~scratch_lease() {
+        if (buf_ != nullptr) rt_.give_back_scratch();
+    }
+    scratch_lease(const scratch_lease&) = delete;
+    scratch_lease& operator=(const scratch_lease&) = delete;
+    char* get() const { return buf_; }
+
+private:
+    runtime& rt_;
+    char* buf_;
 };
 
 /// Pushes the module's runtime for L, creating it on first use (luaopen_asio_core).

@@ -76,7 +76,7 @@ void server::spawn_handler() {
     if (closed_) {
         // A deferred accept (a TLS handshake) finished after close: nobody takes the connection.
         if (auto* h = static_cast<stream_handle*>(lua_touserdata(A, -1)); h != nullptr && h->s)
-            h->s->close(false);
+            h->s->close();
         lua_pop(A, 1);
         return;
     }

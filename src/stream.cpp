@@ -93,6 +93,7 @@ bool stream::satisfiable(const read_request& req) {
 }
 
 int stream::deliver(lua_State* L, const read_request& req) {
+    copy_guard copying(*this);
     std::string_view b = buffered();
     switch (req.what) {
     case read_request::kind::exact:
@@ -124,6 +125,7 @@ int stream::deliver(lua_State* L, const read_request& req) {
 }
 
 int stream::deliver_failure(lua_State* L, const read_request& req, const char* msg) {
+    copy_guard copying(*this);
     std::string_view partial = buffered();
     if (req.what == read_request::kind::some || partial.empty()) return push_fail(L, msg);
     int n = push_fail(L, msg, partial);
@@ -142,7 +144,22 @@ int stream::advance_read(const read_request& req, Stack&& stack) {
         // reactor, which reads as soon as the kernel reports data (no EAGAIN round trip).
         if (tls_ || drained_) return 0;
         error_code ec;
-        char* scratch = rt_->scratch();
+        scratch_lease lease(*rt_);
+        if (lease.get() == nullptr) {
+            // A finalizer reading while another copy holds the scratch buffer: read in place.
+            std::size_t old = rbuf_.size();
+            rbuf_.resize(old + runtime::scratch_size);
+            std::size_t got = socket_->read_some(net::buffer(&rbuf_[old], runtime::scratch_size), ec);
+            rbuf_.resize(old + got);
+            if (would_block(ec)) {
+                drained_ = true;
+                return 0;
+            }
+            if (ec) read_error_ = ec;
+            else drained_ = got < runtime::scratch_size;
+            continue;
+        }
+        char* scratch = lease.get();
         std::size_t got = socket_->read_some(net::buffer(scratch, runtime::scratch_size), ec);
         if (would_block(ec)) {
             drained_ = true;
@@ -154,13 +171,15 @@ int stream::advance_read(const read_request& req, Stack&& stack) {
         }
         drained_ = got < runtime::scratch_size;
         if (req.what == read_request::kind::some && rpos_ == rbuf_.size()) {
-            // Hand the bytes straight from the scratch buffer: no copy for the echo path.
+            // Hand the bytes straight from the scratch buffer: no copy for the echo path. The
+            // rest is kept first: the copy may run a finalizer that closes this stream.
             std::size_t k = std::min(got, req.n);
-            lua_pushlstring(stack(), scratch, k);
             if (got > k) {
                 rbuf_.assign(scratch + k, got - k);
                 rpos_ = 0;
             }
+            copy_guard copying(*this);
+            lua_pushlstring(stack(), scratch, k);
             return 1;
         }
         rbuf_.append(scratch, got);
@@ -171,6 +190,7 @@ int stream::read(lua_State* L, light_thread& th, read_request req) {
     if (closed_) return push_fail(L, err::closed);
     if (reader_.th != nullptr)
         return luaL_error(L, "read: another light thread is already reading this connection");
+    if (copying_ > 0) return luaL_error(L, "read: this connection is delivering a read (a finalizer may not read it)");
     if (handshaking_) return luaL_error(L, "read: a TLS handshake or shutdown is in progress on this connection");
     bool fast = rt_->take_fast_path();
     if (fast) {
@@ -178,7 +198,7 @@ int stream::read(lua_State* L, light_thread& th, read_request req) {
     }
     // Yield first: where the coroutine cannot yield (inside a call from C) it raises, and no
     // wait has been committed yet. Nothing below touches L's stack.
-    int suspended = lua_yield(L, 0);
+    int suspended = rt_->yield_holding(L, 1);
     request_ = std::move(req);
     reader_.begin(*rt_, th, this, timeouts_.read);
     if (fast) {
@@ -218,7 +238,7 @@ void stream::on_received(const error_code& ec, std::size_t n) {
     if (n > 0 && !closed_ && !rt_->closing()) {
         if (tls_) {
             // Clear text that raced a STARTTLS upgrade must never pass for TLS-protected data.
-            close(true);
+            close();
         } else {
             rbuf_.append(inbox_, n);
             drained_ = n < sizeof inbox_;
@@ -233,13 +253,19 @@ void stream::on_read_ready(const error_code& ec) {
     if (rt_->closing() || closed_ || reader_.th == nullptr) return;
     if (ec && ec != net::error::operation_aborted) read_error_ = ec;
     if (ec == net::error::operation_aborted) drained_ = false; // nothing was read: look again
-    int n = advance_read(request_, [this] { return rt_->claim(*reader_.th, reader_.token); });
+    // The reader leaves the slot before its results are made: a finalizer run by making them
+    // may close this stream, and must find nobody left to wake.
+    thread_ptr th;
+    int n = advance_read(request_, [this, &th] {
+        th = std::move(reader_.th);
+        std::uint32_t token = reader_.token;
+        reader_ = {};
+        return rt_->claim(*th, token);
+    });
     if (n == 0) {
         start_read_wait();
         return;
     }
-    thread_ptr th = std::move(reader_.th);
-    reader_ = {};
     rt_->resume_now(*th);
 }
 
@@ -356,7 +382,7 @@ int stream::write(lua_State* L, light_thread& th, int data_idx) {
     wtotal_ = total;
     // Yield only now that the rest is copied (the next write starts by clearing the buffer, so a
     // yield that raises inside a call from C leaves nothing behind); commit the wait after it.
-    int suspended = lua_yield(L, 0);
+    int suspended = rt_->yield_holding(L, 1);
     writer_.begin(*rt_, th, this, timeouts_.send);
     if (fast || tls_) {
         start_write_wait();
@@ -389,6 +415,7 @@ void stream::start_write_wait() {
 void stream::on_write_ready(const error_code& ec) {
     write_waiting_ = false;
     --rt_->stats().pending;
+    if (closed_) release_buffers();
     if (rt_->closing() || closed_ || writer_.th == nullptr) return;
     error_code wec = ec == net::error::operation_aborted ? error_code() : ec;
     if (!wec && flush_now(wec)) return finish_write({});
@@ -403,6 +430,7 @@ void stream::on_tls_write(const error_code& ec, std::size_t n) {
     // A TLS session that failed to write cannot write again (a record may be cut short, and
     // OpenSSL may wait for a transport that is gone): later writes fail at once with the error.
     if (ec && ec != net::error::operation_aborted) write_error_ = ec;
+    if (closed_) release_buffers(); // close() left the buffer to this handler
     if (rt_->closing() || closed_ || writer_.th == nullptr) return;
     finish_write(ec);
 }
@@ -444,12 +472,13 @@ int stream::cancel_wait(light_thread& th, lua_State* co) {
     if (writer_.th.get() == &th) {
         writer_ = {};
         std::size_t sent = wtotal_ - (wbuf_.size() - wpos_);
-        wbuf_.clear();
-        wpos_ = 0;
         if (tls_) {
-            // A TLS record cut in the middle cannot be resumed: the session is over.
-            close(false);
+            // A TLS record cut in the middle cannot be resumed: the session is over. The write
+            // in flight still reads the buffer: close() leaves it to the write's handler.
+            close();
         } else {
+            wbuf_.clear();
+            wpos_ = 0;
             error_code ec;
             socket_->cancel(ec);
         }
@@ -462,23 +491,33 @@ int stream::cancel_wait(light_thread& th, lua_State* co) {
     return 0;
 }
 
-void stream::close(bool notify) {
+void stream::close() {
     if (closed_) return;
     closed_ = true;
     --rt_->stats().sockets;
     error_code ec;
     if (socket_) socket_->close(ec); // pending waits complete with operation_aborted
-    end_wait_closed(*rt_, reader_, notify);
-    end_wait_closed(*rt_, writer_, notify);
-    rbuf_.clear();
-    rbuf_.shrink_to_fit();
-    rpos_ = 0;
-    wbuf_.clear();
-    wbuf_.shrink_to_fit();
+    end_wait_closed(*rt_, reader_);
+    end_wait_closed(*rt_, writer_);
+    release_buffers();
+}
+
+void stream::release_buffers() {
+    // A copy into Lua in progress (see copy_guard) releases the read buffer when it ends; a
+    // TLS write in flight reads the write buffer until its handler runs, which releases it.
+    if (copying_ == 0) {
+        std::string().swap(rbuf_);
+        rpos_ = 0;
+        scanned_ = 0;
+    }
+    if (!write_waiting_) {
+        std::string().swap(wbuf_);
+        wpos_ = 0;
+    }
 }
 
 void stream::release_io() {
-    close(false);
+    close();
     tls_.reset();
     socket_.reset();
 }

@@ -54,8 +54,8 @@ public:
     /// Each returns the number of results pushed onto L, or yields the calling light thread.
     int read(lua_State* L, light_thread& th, read_request req);
     int write(lua_State* L, light_thread& th, int data_idx);
-    /// Closes; waiters are resumed with nil, "closed" later in the loop unless notify is false.
-    void close(bool notify = true);
+    /// Closes; waiters are resumed with nil, "closed" later in the loop.
+    void close();
     bool closed() const { return closed_; }
 
     socket_type& socket();
@@ -76,7 +76,7 @@ public:
 
     int cancel_wait(light_thread& th, lua_State* co) override;
     void release_io() override;
-    void close_from_runtime() override { close(true); }
+    void close_from_runtime() override { close(); }
 
 private:
     std::string_view buffered() const { return std::string_view(rbuf_).substr(rpos_); }
@@ -98,12 +98,30 @@ private:
     void on_write_ready(const error_code& ec);
     void on_tls_write(const error_code& ec, std::size_t n);
     void finish_write(const error_code& ec);
+    /// Frees the buffers of a closed stream that no copy and no Asio operation still reads.
+    void release_buffers();
+
+    /**
+     * Held while bytes of the read buffer are copied into Lua strings: the copy allocates, the
+     * allocation may run a finalizer, and a finalizer may close this stream or read from it.
+     * Closing then leaves the buffer to the end of the copy; reading is refused.
+     */
+    struct copy_guard {
+        explicit copy_guard(stream& s) : s_(s) { ++s_.copying_; }
+        ~copy_guard() {
+            if (--s_.copying_ == 0 && s_.closed_) s_.release_buffers();
+        }
+        copy_guard(const copy_guard&) = delete;
+        copy_guard& operator=(const copy_guard&) = delete;
+        stream& s_;
+    };
 
     std::optional<socket_type> socket_;
     std::unique_ptr<tls_layer> tls_;
     stream_timeouts timeouts_;
     bool closed_ = false;
     bool handshaking_ = false;
+    int copying_ = 0; // copy_guards alive
 
     std::string rbuf_;       // received, not yet consumed: rbuf_[rpos_..]
     std::size_t rpos_ = 0;

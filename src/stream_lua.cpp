@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstring>
 
@@ -20,20 +21,23 @@ namespace lasio {
 namespace {
 
 constexpr std::size_t default_read_max = 64 * 1024;
+/// 2^53: every integer up to it is a double, and no buffer comes near it. Larger maxima (up to
+/// math.huge) mean "no limit" and are clamped to it, so the conversion is always defined.
+constexpr lua_Number largest_count = 9007199254740992.0;
 
 std::size_t opt_max(lua_State* L, int idx) {
     if (lua_isnoneornil(L, idx)) return default_read_max;
     lua_Number v = luaL_checknumber(L, idx);
     if (!(v >= 1)) luaL_argerror(L, idx, "max must be at least 1");
-    return static_cast<std::size_t>(v);
+    return static_cast<std::size_t>(std::min(v, largest_count));
 }
 
 int l_read(lua_State* L) {
     auto& rt = runtime::from(L);
     stream& s = check_stream(L, 1);
     lua_Number n = luaL_checknumber(L, 2);
-    if (!(n >= 0) || n != static_cast<lua_Number>(static_cast<long long>(n)))
-        luaL_argerror(L, 2, "byte count must be a non-negative integer");
+    if (!(n >= 0) || n > largest_count || n != static_cast<lua_Number>(static_cast<long long>(n)))
+        luaL_argerror(L, 2, "byte count must be a non-negative integer up to 2^53");
     light_thread& th = rt.current(L, "read");
     if (n == 0 && !s.closed()) {
         lua_pushliteral(L, "");
@@ -210,7 +214,7 @@ int l_tostring(lua_State* L) {
 int l_gc(lua_State* L) {
     auto* h = finalizable_object<stream_handle>(L, 1, stream_metatable);
     if (h == nullptr) return 0;
-    if (h->s) h->s->close(false);
+    if (h->s) h->s->close();
     destroy_object<stream_handle>(L, 1);
     return 0;
 }

@@ -151,7 +151,7 @@ public:
 
     void abort() {
         done_ = true;
-        if (conn_) conn_->close(false);
+        if (conn_) conn_->close();
         if (timer_) timer_->cancel();
     }
 
@@ -171,7 +171,7 @@ private:
         std::shared_ptr<server> srv = std::move(srv_);
         if (rt_->closing()) return;
         if (ec || was_done || conn->closed() || srv->closed()) {
-            conn->close(false);
+            conn->close();
             return;
         }
         push_stream(rt_->aux(), std::move(conn));
@@ -206,7 +206,7 @@ public:
 
     int cancel_wait(light_thread&, lua_State* co) override {
         th_.reset();
-        s_->close(false);
+        s_->close();
         return co != nullptr ? push_fail(co, err::timeout) : 0;
     }
 
@@ -222,7 +222,7 @@ public:
             push_fail(co, ec);
         } else if (ec && !shutdown_) {
             push_handshake_fail(co, *s_, ec);
-            s_->close(false);
+            s_->close();
         } else {
             lua_pushboolean(co, 1);
         }
@@ -303,12 +303,12 @@ int l_tls_handshake(lua_State* L) {
     auto w = std::make_shared<handshake_wait>(sp);
     error_code ec = start_handshake(sp, ctx, name, [w](const error_code& ec) { w->on_done(ec); });
     if (ec) {
-        s.close(false);
+        s.close();
         return push_fail(L, ec);
     }
     // Where the coroutine cannot yield this raises, and the handshake goes on with nobody
     // waiting for it; commit the wait only once the yield is certain.
-    int suspended = lua_yield(L, 0);
+    int suspended = rt.yield_holding(L, 1);
     w->wait(th, rt.begin_wait(th, wait_kind::io, w.get(), timeout));
     return suspended;
 }
@@ -335,7 +335,7 @@ int l_tls_shutdown(lua_State* L) {
         if (sp->rt().closing()) return;
         w->on_done(ec);
     });
-    int suspended = lua_yield(L, 0); // first, as in tls_handshake
+    int suspended = rt.yield_holding(L, 1); // first, as in tls_handshake
     w->wait(th, rt.begin_wait(th, wait_kind::io, w.get(), timeout));
     return suspended;
 }

@@ -249,7 +249,7 @@ int l_udp_tostring(lua_State* L) {
 int l_udp_gc(lua_State* L) {
     auto* h = finalizable_object<udp_handle>(L, 1, udp_metatable);
     if (h == nullptr) return 0;
-    if (h->s) h->s->close(false);
+    if (h->s) h->s->close();
     destroy_object<udp_handle>(L, 1);
     return 0;
 }

@@ -36,9 +36,18 @@ udp_socket::~udp_socket() {
 template <class Stack>
 int udp_socket::try_receive(Stack&& stack) {
     // recvmsg rather than Asio's receive_from: only msg_flags tells that the datagram was cut.
-    char* buf = rt_->scratch();
+    // The scratch buffer, unless a copy out of it is in progress (a finalizer receiving while
+    // it runs): then a buffer of our own.
+    scratch_lease lease(*rt_);
+    std::size_t size = std::min(max_, runtime::scratch_size);
+    std::unique_ptr<char[]> own;
+    char* buf = lease.get();
+    if (buf == nullptr) {
+        own.reset(new char[size]);
+        buf = own.get();
+    }
     sockaddr_storage from{};
-    iovec iov{buf, std::min(max_, runtime::scratch_size)};
+    iovec iov{buf, size};
     msghdr msg{};
     msg.msg_name = &from;
     msg.msg_namelen = sizeof from;
@@ -79,7 +88,7 @@ int udp_socket::receive(lua_State* L, light_thread& th, std::size_t max, bool wi
     }
     // Yield first: where the coroutine cannot yield (inside a call from C) it raises, and no
     // wait has been committed yet. Nothing below touches L's stack.
-    int suspended = lua_yield(L, 0);
+    int suspended = rt_->yield_holding(L, 1);
     reader_.begin(*rt_, th, this, timeout_);
     if (fast) {
         start_receive_wait();
@@ -107,15 +116,17 @@ void udp_socket::on_receive_ready(const error_code& ec) {
     receive_waiting_ = false;
     --rt_->stats().pending;
     if (rt_->closing() || closed_ || reader_.th == nullptr) return;
-    int n;
-    if (ec && ec != net::error::operation_aborted) {
-        n = push_fail(rt_->claim(*reader_.th, reader_.token), ec);
-    } else {
-        n = try_receive([this] { return rt_->claim(*reader_.th, reader_.token); });
-    }
+    // The receiver leaves the slot before its results are made: a finalizer run by making them
+    // may close this socket, and must find nobody left to wake.
+    thread_ptr th;
+    auto stack = [this, &th] {
+        th = std::move(reader_.th);
+        std::uint32_t token = reader_.token;
+        reader_ = {};
+        return rt_->claim(*th, token);
+    };
+    int n = ec && ec != net::error::operation_aborted ? push_fail(stack(), ec) : try_receive(stack);
     if (n == 0) return start_receive_wait();
-    thread_ptr th = std::move(reader_.th);
-    reader_ = {};
     rt_->resume_now(*th);
 }
 
@@ -145,7 +156,7 @@ int udp_socket::send(lua_State* L, light_thread& th, std::string_view data, cons
     if (to != nullptr) wto_ = *to;
     else wto_.reset();
     // Yield before committing the wait (see recv); only a send that waits reads wbuf_.
-    int suspended = lua_yield(L, 0);
+    int suspended = rt_->yield_holding(L, 1);
     writer_.begin(*rt_, th, this, timeout_);
     start_send_wait();
     return suspended;
@@ -197,20 +208,20 @@ int udp_socket::cancel_wait(light_thread& th, lua_State* co) {
     return co != nullptr ? push_fail(co, err::timeout) : 0;
 }
 
-void udp_socket::close(bool notify) {
+void udp_socket::close() {
     if (closed_) return;
     closed_ = true;
     --rt_->stats().sockets;
     error_code ec;
     if (socket_) socket_->close(ec); // pending waits complete with operation_aborted
-    end_wait_closed(*rt_, reader_, notify);
-    end_wait_closed(*rt_, writer_, notify);
+    end_wait_closed(*rt_, reader_);
+    end_wait_closed(*rt_, writer_);
     wbuf_.clear();
     wbuf_.shrink_to_fit();
 }
 
 void udp_socket::release_io() {
-    close(false);
+    close();
     socket_.reset();
 }
 

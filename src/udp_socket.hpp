@@ -38,8 +38,8 @@ public:
     int receive(lua_State* L, light_thread& th, std::size_t max, bool with_source);
     /// Sends data to `to`, or to the connected peer when to is null: true or nil, err.
     int send(lua_State* L, light_thread& th, std::string_view data, const endpoint_type* to);
-    /// Closes; waiters are resumed with nil, "closed" later in the loop unless notify is false.
-    void close(bool notify = true);
+    /// Closes; waiters are resumed with nil, "closed" later in the loop.
+    void close();
     bool closed() const { return closed_; }
 
     socket_type& socket() { return *socket_; }
@@ -49,7 +49,7 @@ public:
 
     int cancel_wait(light_thread& th, lua_State* co) override;
     void release_io() override;
-    void close_from_runtime() override { close(true); }
+    void close_from_runtime() override { close(); }
 
 private:
     template <class Stack> int try_receive(Stack&& stack);

@@ -21,16 +21,14 @@ struct wait_slot {
 };
 
 /**
- * Empties the slot. When notify is set, its thread's wait ends with nil, "closed", resumed later in
- * the loop (close and __gc never resume synchronously); otherwise the thread is only forgotten
- * (__gc, lua_close: nobody can be waiting there then).
+ * Empties the slot; its thread's wait ends with nil, "closed", resumed later in the loop (close
+ * and __gc never resume synchronously). Once the runtime is closing, the thread is only forgotten.
  */
-inline void end_wait_closed(runtime& rt, wait_slot& s, bool notify) {
+inline void end_wait_closed(runtime& rt, wait_slot& s) {
     if (s.th == nullptr) return;
     thread_ptr th = std::move(s.th);
     std::uint32_t token = s.token;
     s = {};
-    if (!notify) return;
     if (lua_State* co = rt.claim(*th, token)) {
         push_fail(co, err::closed);
         rt.make_ready(*th);

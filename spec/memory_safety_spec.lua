@@ -1,0 +1,388 @@
+-- Memory safety: objects collected while light threads wait on them, buffers an operation still
+-- uses, and finalizers that run inside the module's own allocations (closing, killing, reading).
+-- Each case reached freed memory before its fix; under the sanitizer build ASan reports it, and
+-- the release build returned wrong bytes, hung, or crashed.
+local asio = require 'asio'
+local helpers = require 'spec.helpers'
+local finalizers = require 'spec.support.finalizers'
+local run = helpers.run_async
+
+describe("an object collected while a light thread waits on it", function()
+  it("a connection stays open until its reader's timeout, which ends the read", function()
+    run(function()
+      local peer_saw
+      local s, port = helpers.server(function(c)
+        local _, err = c:read(1)
+        peer_saw = peer_saw or err
+        c:close()
+      end)
+      local holder = {}
+      local reader = asio.spawn_light_thread(function()
+        holder.c = assert(asio.connect('127.0.0.1', port))
+        holder.c:settimeout(0.1)
+        return holder.c:read(1)
+      end)
+      asio.spawn_light_thread(function()
+        asio.sleep(0.02)
+        holder.c = nil
+        collectgarbage(); collectgarbage()
+      end)
+      local ok, v, err = reader:join()
+      assert.is_true(ok)
+      assert.is_nil(v); assert.equal('timeout', err)
+      -- The peer saw no close while the read waited: the wait kept the connection alive.
+      assert.is_nil(peer_saw)
+      collectgarbage(); collectgarbage()
+      for _ = 1, 100 do
+        if peer_saw then break end
+        asio.sleep(0.01)
+      end
+      assert.equal('closed', peer_saw)
+      s:close()
+    end)
+  end)
+
+  it("a connection read without a timeout gets what the peer sends, then is collected", function()
+    run(function()
+      local go = false
+      local s, port = helpers.server(function(c)
+        while not go do asio.sleep(0.01) end
+        c:write('late')
+        c:close()
+      end)
+      local function connect() return assert(asio.connect('127.0.0.1', port)) end
+      local reader = asio.spawn_light_thread(function() return connect():read(4) end)
+      asio.sleep(0.02)
+      collectgarbage(); collectgarbage()
+      go = true
+      local ok, v = reader:join()
+      assert.is_true(ok); assert.equal('late', v)
+      s:close()
+    end)
+  end)
+
+  it("killing the reader of a connection nothing else holds ends it cleanly", function()
+    run(function()
+      local s, port = helpers.server(function(c) c:read(1); c:close() end)
+      local reader = asio.spawn_light_thread(function()
+        return assert(asio.connect('127.0.0.1', port)):read(1)
+      end)
+      asio.sleep(0.02)
+      collectgarbage(); collectgarbage()
+      reader:kill()
+      assert.same({ false, 'killed' }, { reader:join() })
+      collectgarbage(); collectgarbage()
+      s:close()
+    end)
+  end)
+
+  it("a UDP socket stays open until its receiver's timeout", function()
+    run(function()
+      local holder = {}
+      local receiver = asio.spawn_light_thread(function()
+        holder.u = assert(asio.udp('127.0.0.1', 0))
+        holder.u:settimeout(0.1)
+        return holder.u:recv()
+      end)
+      asio.spawn_light_thread(function()
+        asio.sleep(0.02)
+        holder.u = nil
+        collectgarbage(); collectgarbage()
+      end)
+      local ok, v, err = receiver:join()
+      assert.is_true(ok)
+      assert.is_nil(v); assert.equal('timeout', err)
+    end)
+  end)
+end)
+
+describe("a finalizer that runs inside a read's copy", function()
+  it("closing the connection: the fast path returns the bytes it read, then it is closed", function()
+    run(function()
+      local s, port = helpers.server(function(c) c:write(string.rep('x', 3000)); c:read(1); c:close() end)
+      local c = assert(asio.connect('127.0.0.1', port))
+      assert.equal('x', c:read(1)) -- the rest waits in the connection's buffer
+      local ran = finalizers.run_inside_next_allocation(function() c:close() end, function()
+        return c:read(2000)
+      end)
+      assert.equal(1, ran.fired)
+      assert.equal(string.rep('x', 2000), ran.result)
+      assert.truthy(tostring(c):find('closed'))
+      s:close()
+    end)
+  end)
+
+  it("closing the connection: a waiting reader gets the bytes, and nothing freed is touched", function()
+    run(function()
+      local peer
+      local s, port = helpers.server(function(c) peer = c; c:read(1); c:close() end)
+      local c = assert(asio.connect('127.0.0.1', port))
+      while not peer do asio.sleep(0.01) end
+      local reader = asio.spawn_light_thread(function() return c:read(5) end)
+      asio.sleep(0.02)
+      local ran = finalizers.arm_for_next_allocation(function() c:close() end)
+      peer:write('hello')
+      -- The loop delivers the bytes; the first allocation there is the copy.
+      local ok, v = reader:join()
+      assert.equal(1, ran.fired)
+      assert.is_true(ok); assert.equal('hello', v)
+      assert.truthy(tostring(c):find('closed'))
+      s:close()
+    end)
+  end)
+
+  it("reading another connection: each read returns its own bytes", function()
+    run(function()
+      local s, port = helpers.server(function(c)
+        c:write(c:read(1) == 'a' and 'AAAA' or 'BBBB')
+        c:read(1)
+        c:close()
+      end)
+      local c1 = assert(asio.connect('127.0.0.1', port))
+      local c2 = assert(asio.connect('127.0.0.1', port))
+      c1:write('a'); c2:write('b')
+      asio.sleep(0.05) -- both answers wait in the kernel, not yet in the connections' buffers
+      local inner
+      local ran = finalizers.run_inside_next_allocation(function() inner = c2:read_some() end, function()
+        return c1:read_some()
+      end)
+      assert.equal(1, ran.fired)
+      assert.equal('AAAA', ran.result)
+      assert.equal('BBBB', inner)
+      c1:close(); c2:close()
+      s:close()
+    end)
+  end)
+
+  it("reading the same connection is refused with an error", function()
+    run(function()
+      local s, port = helpers.server(function(c) c:write('0123456789'); c:read(1); c:close() end)
+      local c = assert(asio.connect('127.0.0.1', port))
+      assert.equal('0', c:read(1))
+      local refused
+      local ran = finalizers.run_inside_next_allocation(function()
+        local ok, err = pcall(c.read, c, 1)
+        refused = not ok and err
+      end, function() return c:read(4) end)
+      assert.equal(1, ran.fired)
+      assert.equal('1234', ran.result)
+      assert.truthy(tostring(refused):find('delivering a read'))
+      assert.equal('56789', c:read(5))
+      c:close()
+      s:close()
+    end)
+  end)
+end)
+
+describe("a finalizer that kills a light thread between its wake-up and its resume", function()
+  local function assert_spawns_still_run()
+    local ran = 0
+    local a = asio.spawn_light_thread(function() ran = ran + 1 end)
+    local b = asio.spawn_light_thread(function() ran = ran + 1 end)
+    a:join(); b:join()
+    assert.equal(2, ran)
+  end
+
+  it("on a read completion: the thread never runs again and its slot is freed once", function()
+    run(function()
+      local peer
+      local s, port = helpers.server(function(c) peer = c; c:read(1); c:close() end)
+      local c = assert(asio.connect('127.0.0.1', port))
+      while not peer do asio.sleep(0.01) end
+      local after_read = false
+      local reader = asio.spawn_light_thread(function()
+        c:read(5)
+        after_read = true
+      end)
+      asio.sleep(0.02)
+      local ran = finalizers.arm_for_next_allocation(function() reader:kill() end)
+      peer:write('hello')
+      local ok, err = reader:join() -- nothing allocates before the bytes are delivered
+      assert.is_false(ok); assert.equal('killed', err)
+      assert.equal(1, ran.fired)
+      assert.equal('dead', reader:status())
+      assert.is_false(after_read)
+      -- Killed while its bytes were being handed to it (they went with it), not before.
+      c:settimeout(0.05)
+      assert.same({ nil, 'timeout' }, { c:read_some() })
+      assert_spawns_still_run()
+      c:close()
+      s:close()
+    end)
+  end)
+
+  it("on a timeout delivering partial bytes", function()
+    run(function()
+      local s, port = helpers.server(function(c) c:write('abc'); c:read(1); c:close() end)
+      local c = assert(asio.connect('127.0.0.1', port))
+      c:settimeout(0.1)
+      local after_read = false
+      local started = asio.now()
+      local reader = asio.spawn_light_thread(function()
+        c:read(10)
+        after_read = true
+      end)
+      asio.sleep(0.03)
+      local ran = finalizers.arm_for_next_allocation(function() reader:kill() end, asio.now)
+      local ok, err = reader:join()
+      assert.is_false(ok); assert.equal('killed', err)
+      assert.equal(1, ran.fired)
+      -- Killed by the timeout's own allocation (nil, "timeout", "abc"), not before it.
+      assert.is_true(ran.at - started >= 0.1)
+      assert.is_false(after_read)
+      assert_spawns_still_run()
+      c:close()
+      s:close()
+    end)
+  end)
+
+  it("on a UDP datagram", function()
+    run(function()
+      local u = assert(asio.udp('127.0.0.1', 0))
+      local ip, port = u:local_address()
+      local after = false
+      local receiver = asio.spawn_light_thread(function()
+        u:recv()
+        after = true
+      end)
+      asio.sleep(0.02)
+      local sender = assert(asio.udp('127.0.0.1', 0))
+      local ran = finalizers.arm_for_next_allocation(function() receiver:kill() end)
+      sender:sendto('datagram', ip, port)
+      local ok, err = receiver:join()
+      assert.is_false(ok); assert.equal('killed', err)
+      assert.equal(1, ran.fired)
+      assert.is_false(after)
+      -- Killed while the datagram was being handed to it, not before.
+      u:settimeout(0.05)
+      assert.same({ nil, 'timeout' }, { u:recv() })
+      assert_spawns_still_run()
+      u:close(); sender:close()
+    end)
+  end)
+end)
+
+describe("read maxima beyond any buffer", function()
+  it("mean no limit: math.huge, 2^64 and 1e300 read what is there", function()
+    run(function()
+      local s, port = helpers.server(function(c)
+        c:write('one\ntwo|three\nfour')
+        c:read(1)
+        c:close()
+      end)
+      local c = assert(asio.connect('127.0.0.1', port))
+      assert.equal('one', c:read_line(math.huge))
+      assert.equal('two', c:read_until('|', 2 ^ 64))
+      assert.equal('three', c:read_line(1e300))
+      assert.equal('four', c:read_some(math.huge))
+      c:close()
+      s:close()
+    end)
+  end)
+
+  it("read(n) refuses byte counts past 2^53 and non-integers, clearly", function()
+    run(function()
+      local s, port = helpers.server(function(c) c:read(1); c:close() end)
+      local c = assert(asio.connect('127.0.0.1', port))
+      for _, n in ipairs({ 2 ^ 64, math.huge, 2 ^ 60, 1.5, -1, 0 / 0 }) do
+        local ok, err = pcall(c.read, c, n)
+        assert.is_false(ok)
+        assert.truthy(err:find('byte count must be a non%-negative integer'), err)
+      end
+      c:close()
+      s:close()
+    end)
+  end)
+end)
+
+describe("a TLS write in flight when its connection ends", function()
+  if not asio.tls_context then
+    pending("built without TLS")
+    return
+  end
+  local certs = require 'spec.support.certs'
+  local big = string.rep('x', 4 * 1024 * 1024)
+
+  -- A TLS server whose handler reads slowly (so that writes to it keep completing a little at
+  -- a time), or not at all for a while; returns the server and a function that connects to it.
+  local function tls_server(slow)
+    local cert, key = certs.paths()
+    local sctx = assert(asio.tls_context { mode = 'server', cert = cert, key = key })
+    local cctx = assert(asio.tls_context { mode = 'client', verify = false })
+    local s, port = helpers.server(function(c)
+      if slow then
+        for _ = 1, 2000 do
+          if not c:read_some(2048) then break end
+        end
+      else
+        asio.sleep(0.3)
+      end
+      c:close()
+    end, { tls = sctx })
+    return s, function() return assert(asio.connect('127.0.0.1', port, { tls = cctx })) end
+  end
+
+  local function assert_write_ended(v, err)
+    if v ~= true then
+      assert.is_nil(v)
+      assert.is_string(err)
+    end
+  end
+
+  it("a write timeout while the peer's reads keep completing the write's steps", function()
+    run(function()
+      local s, connect = tls_server(true)
+      for round = 1, 30 do
+        local c = connect()
+        c:settimeouts(nil, 0.002 + (round % 7) * 0.002, nil)
+        assert_write_ended(c:write(big))
+        c:close()
+      end
+      s:close()
+    end, { timeout = 20 })
+  end)
+
+  it("closed from another light thread while the peer's reads keep completing the write", function()
+    run(function()
+      local s, connect = tls_server(true)
+      for round = 1, 30 do
+        local c = connect()
+        local closer = asio.spawn_light_thread(function()
+          asio.sleep(0.002 + (round % 5) * 0.002)
+          c:close()
+        end)
+        assert_write_ended(c:write(big))
+        closer:join()
+      end
+      asio.sleep(0.02)
+      s:close()
+    end, { timeout = 20 })
+  end)
+
+  it("a write timeout: nil, 'timeout', the bytes sent, and the session is closed", function()
+    run(function()
+      local s, connect = tls_server(false)
+      local c = connect()
+      c:settimeouts(nil, 0.05, nil)
+      local v, err, sent = c:write(big)
+      assert.is_nil(v); assert.equal('timeout', err)
+      assert.is_true(sent >= 0 and sent < #big)
+      assert.truthy(tostring(c):find('closed'))
+      s:close()
+    end)
+  end)
+
+  it("a timeout of the writer wakes the reader waiting on the same connection", function()
+    run(function()
+      local s, connect = tls_server(false)
+      local c = connect()
+      local reader = asio.spawn_light_thread(function() return c:read(1) end)
+      asio.sleep(0.01)
+      c:settimeouts(nil, 0.05, nil)
+      assert.equal('timeout', select(2, c:write(big)))
+      local ok, v, err = reader:join()
+      assert.is_true(ok); assert.is_nil(v); assert.equal('closed', err)
+      s:close()
+    end)
+  end)
+end)
