@@ -32,7 +32,7 @@ if openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout 
   export ASIO_FUZZ_CERTS="$work"
 fi
 export ASIO_FUZZ_TMP="$work"
-export LUA_PATH="$here/lua/?.lua;$here/lua/?/init.lua;$here/?.lua;;"
+export LUA_PATH="${FUZZ_LUA_DIR:-$here/lua}/?.lua;$here/lua/?/init.lua;$here/?.lua;;"
 export LUA_CPATH="$build/?.so;;"
 sanitized=0
 if grep -q __asan_init "$build/asio/core.so" 2>/dev/null; then
