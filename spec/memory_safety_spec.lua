@@ -6,6 +6,9 @@ local asio = require 'asio'
 local helpers = require 'spec.helpers'
 local finalizers = require 'spec.support.finalizers'
 local run = helpers.run_async
+-- Globals are looked up through busted's environment, which allocates: code that runs between
+-- arming a finalizer and the allocation aimed at uses locals only.
+local pcall = pcall
 
 describe("an object collected while a light thread waits on it", function()
   it("a connection stays open until its reader's timeout, which ends the read", function()
@@ -258,6 +261,105 @@ describe("a finalizer that kills a light thread between its wake-up and its resu
       assert.same({ nil, 'timeout' }, { u:recv() })
       assert_spawns_still_run()
       u:close(); sender:close()
+    end)
+  end)
+end)
+
+describe("a finalizer or a metamethod acting on an object whose method is running", function()
+  it("__gc called by hand from a finalizer inside read_until's argument conversion", function()
+    run(function()
+      local s, port = helpers.server(function(c) asio.sleep(0.2); c:close() end)
+      local c = assert(asio.connect('127.0.0.1', port))
+      local gc = getmetatable(c).__gc
+      local ran = finalizers.arm_for_next_allocation(function() gc(c) end)
+      local ok, v, err = pcall(c.read_until, c, 10) -- the delimiter 10 becomes "10": allocates
+      finalizers.disarm()
+      assert.equal(1, ran.fired)
+      assert.is_true(ok); assert.is_nil(v); assert.equal('closed', err)
+      s:close()
+    end)
+  end)
+
+  it("__gc called by hand from an option table's __index during tls_handshake", function()
+    if not asio.tls_context then return end
+    run(function()
+      local s, port = helpers.server(function(c) asio.sleep(0.2); c:close() end)
+      local c = assert(asio.connect('127.0.0.1', port))
+      local gc = getmetatable(c).__gc
+      local opts = setmetatable({}, { __index = function() gc(c) end })
+      local cctx = assert(asio.tls_context { mode = 'client', verify = false })
+      local ok, v, err = pcall(c.tls_handshake, c, cctx, opts)
+      assert.is_true(ok); assert.is_nil(v); assert.equal('closed', err)
+      s:close()
+    end)
+  end)
+
+  it("closing the connection inside write(number)'s conversion: the write fails, never hangs", function()
+    run(function()
+      local s, port = helpers.server(function(c) c:read_some(); c:close() end)
+      local c = assert(asio.connect('127.0.0.1', port))
+      local ran = finalizers.arm_for_next_allocation(function() c:close() end)
+      local v, err = c:write(12345)
+      finalizers.disarm()
+      assert.equal(1, ran.fired)
+      assert.is_nil(v); assert.equal('closed', err)
+      s:close()
+    end)
+  end)
+
+  it("wake from a finalizer running on the runtime's own stack delivers its values", function()
+    run(function()
+      local parked = asio.spawn_light_thread(function() return asio.park() end)
+      asio.sleep(0.01)
+      local woke
+      local ran = finalizers.arm_for_next_allocation(function() woke = asio.wake(parked, 'hello') end)
+      asio.park(0.02) -- its timeout's result (nil, "timeout") is the allocation
+      assert.equal(1, ran.fired)
+      assert.is_true(woke)
+      assert.same({ true, 'hello' }, { parked:join() })
+    end)
+  end)
+
+  it("a receive from a finalizer inside recvfrom's copy leaves recvfrom's own results whole", function()
+    run(function()
+      local u = assert(asio.udp('127.0.0.1', 0))
+      local ip, port = u:local_address()
+      local sender = assert(asio.udp('127.0.0.1', 0))
+      assert(sender:sendto('one', ip, port))
+      assert(sender:sendto('two', ip, port))
+      asio.sleep(0.02)
+      local inner
+      local ran = finalizers.arm_for_next_allocation(function() inner = u:recv() end)
+      local data, from_ip, from_port = u:recvfrom()
+      finalizers.disarm()
+      assert.equal(1, ran.fired)
+      assert.equal('one', data); assert.equal('two', inner)
+      assert.equal('127.0.0.1', from_ip); assert.equal(select(2, sender:local_address()), from_port)
+      u:close(); sender:close()
+    end)
+  end)
+
+  it("a kill re-entered by a finalizer that the kill's own cancelling runs", function()
+    if not asio.tls_context then return end
+    run(function()
+      local certs = require 'spec.support.certs'
+      local cert, key = certs.paths()
+      local sctx = assert(asio.tls_context { mode = 'server', cert = cert, key = key })
+      local cctx = assert(asio.tls_context { mode = 'client', verify = false })
+      local s, port = helpers.server(function(c) asio.sleep(0.3); c:close() end, { tls = sctx })
+      local c = assert(asio.connect('127.0.0.1', port, { tls = cctx }))
+      local reader = asio.spawn_light_thread(function() return c:read(1) end)
+      local writer = asio.spawn_light_thread(function() return c:write(string.rep('x', 8 * 1024 * 1024)) end)
+      asio.sleep(0.05)
+      -- Killing the TLS writer closes the session, whose reader's "closed" allocates.
+      local ran = finalizers.arm_for_next_allocation(function() writer:kill() end)
+      writer:kill()
+      finalizers.disarm()
+      assert.equal(1, ran.fired)
+      assert.equal('dead', writer:status())
+      assert.same({ false, 'killed' }, { writer:join() })
+      assert.same({ true, nil, 'closed' }, { reader:join() })
+      s:close()
     end)
   end)
 end)

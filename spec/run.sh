@@ -23,7 +23,7 @@ run_specs() {
   echo "== specs ($name)"
   env "$@" LUA_PATH="$here/lua/?.lua;$here/lua/?/init.lua;$here/?.lua;;" \
     LUA_CPATH="$here/build/$dir/?.so;;" ASIO_TEST_HOST="$here/build/$dir/two_states" \
-    timeout 900 luajit "$(command -v busted)" --lpath="$here/?.lua" -o TAP spec 2>&1 | tee "$log" |
+    timeout 900 luajit "$(command -v busted)" --lpath="$here/?.lua" --cpath="$here/build/$dir/?.so" -o TAP spec 2>&1 | tee "$log" |
     grep -Ev '^ok [0-9]+ '
   local ok bad plan
   ok=$(grep -cE '^ok [0-9]+ ' "$log")

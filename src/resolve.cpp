@@ -103,10 +103,10 @@ int push_addresses(lua_State* L, const std::vector<net::ip::address>& addrs) {
 } // namespace
 
 int resolve_and_yield(lua_State* L, runtime& rt, light_thread& th, const std::string& host, int family,
-                      double timeout, resolve_done done) {
+                      double timeout, resolve_done done, int hold_idx) {
     // Yield first: where the coroutine cannot yield (inside a call from C) it raises, and no
     // wait has been committed yet. Nothing below touches L's stack.
-    int suspended = lua_yield(L, 0);
+    int suspended = hold_idx != 0 ? rt.yield_holding(L, hold_idx) : lua_yield(L, 0);
     auto op = std::make_shared<resolve_op>(rt.shared_from_this(), family, std::move(done));
     std::uint32_t token = rt.begin_wait(th, wait_kind::io, op.get(), timeout);
     op->start(th, token, host);

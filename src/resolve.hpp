@@ -25,9 +25,10 @@ using resolve_done =
  * Resolves host (a name; IP literals are the caller's fast path) to the addresses of family
  * (AF_UNSPEC, AF_INET or AF_INET6), without duplicates, in the resolver's order. th is the
  * calling light thread; the return value is lua_yield's, so the caller returns it at once.
+ * hold_idx, when not 0, is the object the wait is for (see runtime::yield_holding).
  */
 int resolve_and_yield(lua_State* L, runtime& rt, light_thread& th, const std::string& host, int family,
-                      double timeout, resolve_done done);
+                      double timeout, resolve_done done, int hold_idx = 0);
 
 /// addrs, err = asio.resolve(host [, family])
 int l_resolve(lua_State* L);

@@ -58,6 +58,18 @@ void runtime::detach(io_object& obj) {
     obj.prev_ = obj.next_ = nullptr;
 }
 
+void runtime::release_later(std::shared_ptr<void> obj) {
+    if (closing_ || obj == nullptr) return; // nothing runs any more: obj goes now
+    released_.push_back(std::move(obj));
+    if (release_posted_) return;
+    release_posted_ = true;
+    net::post(*io_, [this] {
+        release_posted_ = false;
+        auto objects = std::move(released_);
+        released_.clear();
+    });
+}
+
 // --- construction and teardown -----------------------------------------------------------------
 
 runtime::runtime(lua_State* L) : scratch_(new char[scratch_size]) {
@@ -120,11 +132,19 @@ void runtime::teardown() {
     unstarted_head_ = 0;
     reserved_count_ = 0;
     index_.clear();
+    released_.clear();
     timer_.reset();
     io_.reset(); // destroys handlers that never ran, and with them their shared_ptrs
 }
 
 void runtime::close_all() {
+    // What close_all runs (error handlers, finalizers) must see the loop as running.
+    struct restore {
+        bool& flag;
+        bool value;
+        ~restore() { flag = value; }
+    } restore_in_loop{in_loop_, in_loop_};
+    in_loop_ = true;
     // A reservation still open belongs to a spawn that raised between its two steps: none is
     // in progress here (no Lua but this call runs).
     if (reserved_count_ != 0) drop_reservations();
@@ -570,7 +590,14 @@ void runtime::finish(light_thread& th, int resume_status) {
 }
 
 std::string runtime::describe_error(lua_State* co) {
-    if (const char* s = lua_tostring(co, -1)) return s;
+    // A number would be converted in place, allocating: a finalizer run there could kill the
+    // thread and push its end mark where the conversion then writes.
+    if (lua_type(co, -1) == LUA_TNUMBER) {
+        char text[32];
+        std::snprintf(text, sizeof text, "%.14g", lua_tonumber(co, -1));
+        return text;
+    }
+    if (lua_type(co, -1) == LUA_TSTRING) return lua_tostring(co, -1);
     // An error object with __tostring describes itself; the dead coroutine cannot run its
     // metamethod, so aux_ does, protected (it may raise in turn).
     lua_pushvalue(co, -1);
@@ -627,10 +654,15 @@ void runtime::release(light_thread& th) { // end() keeps th alive across this
 void runtime::kill(light_thread& th) {
     if (!th.alive()) return;
     thread_ptr keep = th.shared_from_this();
-    if (th.status_ == thread_status::waiting && th.target_ != nullptr)
-        th.target_->cancel_wait(th, nullptr);
+    // The wait is over before its target hears of it: cancelling may close the target, whose
+    // other waiters' results allocate, and a finalizer run there may kill th again.
+    wait_target* target = th.status_ == thread_status::waiting ? th.target_ : nullptr;
     th.target_ = nullptr;
     ++th.token_;
+    if (target != nullptr) {
+        target->cancel_wait(th, nullptr);
+        if (!th.alive()) return;
+    }
     // What a waiting or queued thread holds (the object it waited on, resume values) goes
     // with it; a running one is yielding to its own kill and keeps its stack.
     if (th.status_ != thread_status::running) lua_settop(th.co_, 0);

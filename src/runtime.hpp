@@ -209,6 +209,14 @@ public:
     void report_error();
 
     // --- objects --------------------------------------------------------------------------
+    /**
+     * Keeps obj alive until the loop's next turn. A finalizer runs inside whatever allocation
+     * triggered it, and a script may call __gc by hand: either may drop the last reference to
+     * an object one of whose methods is still running below it (reading an option table,
+     * copying a read into a string). Destroying it later, from the loop, never pulls an
+     * object from under a running call.
+     */
+    void release_later(std::shared_ptr<void> obj);
     void attach(io_object& obj);
     void detach(io_object& obj);
     /// Kills every thread and closes every object (asio._close_all, after a failed test).
@@ -321,6 +329,8 @@ private:
     light_thread* running_ = nullptr; // the running thread's record, if it has one yet
     thread_ptr promoted_running_;      // a record promote gave the running thread
     io_object* objects_ = nullptr;    // intrusive list of live I/O objects
+    std::vector<std::shared_ptr<void>> released_; // see release_later
+    bool release_posted_ = false;
     runtime_stats stats_;
     ring_queue<ready_entry> ready_;
     deadline_queue deadlines_;

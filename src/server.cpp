@@ -139,7 +139,10 @@ int l_server_tostring(lua_State* L) {
 int l_server_gc(lua_State* L) {
     auto* h = finalizable_object<server_handle>(L, 1, server_metatable);
     if (h == nullptr) return 0;
-    if (h->s) h->s->close();
+    if (h->s) {
+        h->s->close();
+        h->s->rt().release_later(std::move(h->s));
+    }
     destroy_object<server_handle>(L, 1);
     return 0;
 }

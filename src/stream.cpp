@@ -250,6 +250,7 @@ void stream::on_received(const error_code& ec, std::size_t n) {
 void stream::on_read_ready(const error_code& ec) {
     read_waiting_ = false;
     --rt_->stats().pending;
+    if (closed_) end_wait_closed(*rt_, reader_); // close() woke it: only a bug would leave one
     if (rt_->closing() || closed_ || reader_.th == nullptr) return;
     if (ec && ec != net::error::operation_aborted) read_error_ = ec;
     if (ec == net::error::operation_aborted) drained_ = false; // nothing was read: look again
@@ -415,7 +416,10 @@ void stream::start_write_wait() {
 void stream::on_write_ready(const error_code& ec) {
     write_waiting_ = false;
     --rt_->stats().pending;
-    if (closed_) release_buffers();
+    if (closed_) {
+        release_buffers();
+        end_wait_closed(*rt_, writer_);
+    }
     if (rt_->closing() || closed_ || writer_.th == nullptr) return;
     error_code wec = ec == net::error::operation_aborted ? error_code() : ec;
     if (!wec && flush_now(wec)) return finish_write({});
@@ -430,7 +434,10 @@ void stream::on_tls_write(const error_code& ec, std::size_t n) {
     // A TLS session that failed to write cannot write again (a record may be cut short, and
     // OpenSSL may wait for a transport that is gone): later writes fail at once with the error.
     if (ec && ec != net::error::operation_aborted) write_error_ = ec;
-    if (closed_) release_buffers(); // close() left the buffer to this handler
+    if (closed_) {
+        release_buffers(); // close() left the buffer to this handler
+        end_wait_closed(*rt_, writer_);
+    }
     if (rt_->closing() || closed_ || writer_.th == nullptr) return;
     finish_write(ec);
 }

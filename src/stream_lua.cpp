@@ -82,11 +82,14 @@ int l_read_line(lua_State* L) {
 
 int l_write(lua_State* L) {
     auto& rt = runtime::from(L);
-    stream& s = check_stream(L, 1);
+    check_stream(L, 1);
     int t = lua_type(L, 2);
     if (t != LUA_TSTRING && t != LUA_TNUMBER && t != LUA_TTABLE)
         luaL_typerror(L, 2, "string or array of strings");
-    return s.write(L, rt.current(L, "write"), 2);
+    // A number becomes a string here, before the connection's state is looked at: converting
+    // allocates, and a finalizer run by it may close the connection.
+    if (t == LUA_TNUMBER) lua_tolstring(L, 2, nullptr);
+    return check_stream(L, 1).write(L, rt.current(L, "write"), 2);
 }
 
 int l_close(lua_State* L) {
@@ -214,7 +217,10 @@ int l_tostring(lua_State* L) {
 int l_gc(lua_State* L) {
     auto* h = finalizable_object<stream_handle>(L, 1, stream_metatable);
     if (h == nullptr) return 0;
-    if (h->s) h->s->close();
+    if (h->s) {
+        h->s->close();
+        h->s->rt().release_later(std::move(h->s));
+    }
     destroy_object<stream_handle>(L, 1);
     return 0;
 }

@@ -120,7 +120,8 @@ int l_udp_connect(lua_State* L) {
                                        const std::vector<net::ip::address>& addrs) {
                                  if (ec) return push_fail(co, ec);
                                  return connect_to(co, *self, addrs.front(), p);
-                             });
+                             },
+                             1);
 }
 
 int l_udp_setoption(lua_State* L) {
@@ -249,7 +250,10 @@ int l_udp_tostring(lua_State* L) {
 int l_udp_gc(lua_State* L) {
     auto* h = finalizable_object<udp_handle>(L, 1, udp_metatable);
     if (h == nullptr) return 0;
-    if (h->s) h->s->close();
+    if (h->s) {
+        h->s->close();
+        h->s->rt().release_later(std::move(h->s));
+    }
     destroy_object<udp_handle>(L, 1);
     return 0;
 }

@@ -34,12 +34,12 @@ udp_socket::~udp_socket() {
 /// Takes one datagram if there is one: returns the number of results pushed onto stack(), or 0
 /// when it must wait. stack() is called only to deliver.
 template <class Stack>
-int udp_socket::try_receive(Stack&& stack) {
+int udp_socket::try_receive(std::size_t max, bool with_source, Stack&& stack) {
     // recvmsg rather than Asio's receive_from: only msg_flags tells that the datagram was cut.
     // The scratch buffer, unless a copy out of it is in progress (a finalizer receiving while
     // it runs): then a buffer of our own.
     scratch_lease lease(*rt_);
-    std::size_t size = std::min(max_, runtime::scratch_size);
+    std::size_t size = std::min(max, runtime::scratch_size);
     std::unique_ptr<char[]> own;
     char* buf = lease.get();
     if (buf == nullptr) {
@@ -71,7 +71,7 @@ int udp_socket::try_receive(Stack&& stack) {
     }
     lua_pushlstring(L, buf, static_cast<std::size_t>(n));
     ++results;
-    if (with_source_) results += push_endpoint(L, &from, msg.msg_namelen);
+    if (with_source) results += push_endpoint(L, &from, msg.msg_namelen);
     return results;
 }
 
@@ -80,15 +80,15 @@ int udp_socket::receive(lua_State* L, light_thread& th, std::size_t max, bool wi
     if (reader_.th != nullptr)
         return luaL_error(L, "%s: another light thread is already receiving on this socket",
                           with_source ? "recvfrom" : "recv");
-    max_ = max;
-    with_source_ = with_source;
     bool fast = rt_->take_fast_path();
     if (fast) {
-        if (int n = try_receive([L] { return L; })) return n;
+        if (int n = try_receive(max, with_source, [L] { return L; })) return n;
     }
     // Yield first: where the coroutine cannot yield (inside a call from C) it raises, and no
     // wait has been committed yet. Nothing below touches L's stack.
     int suspended = rt_->yield_holding(L, 1);
+    max_ = max;
+    with_source_ = with_source;
     reader_.begin(*rt_, th, this, timeout_);
     if (fast) {
         start_receive_wait();
@@ -115,6 +115,7 @@ void udp_socket::start_receive_wait() {
 void udp_socket::on_receive_ready(const error_code& ec) {
     receive_waiting_ = false;
     --rt_->stats().pending;
+    if (closed_) end_wait_closed(*rt_, reader_); // close() woke it: only a bug would leave one
     if (rt_->closing() || closed_ || reader_.th == nullptr) return;
     // The receiver leaves the slot before its results are made: a finalizer run by making them
     // may close this socket, and must find nobody left to wake.
@@ -125,7 +126,8 @@ void udp_socket::on_receive_ready(const error_code& ec) {
         reader_ = {};
         return rt_->claim(*th, token);
     };
-    int n = ec && ec != net::error::operation_aborted ? push_fail(stack(), ec) : try_receive(stack);
+    int n = ec && ec != net::error::operation_aborted ? push_fail(stack(), ec)
+                                                       : try_receive(max_, with_source_, stack);
     if (n == 0) return start_receive_wait();
     rt_->resume_now(*th);
 }
@@ -176,6 +178,7 @@ void udp_socket::start_send_wait() {
 void udp_socket::on_send_ready(const error_code& ec) {
     send_waiting_ = false;
     --rt_->stats().pending;
+    if (closed_) end_wait_closed(*rt_, writer_);
     if (rt_->closing() || closed_ || writer_.th == nullptr) return;
     error_code sec = ec == net::error::operation_aborted ? error_code() : ec;
     if (!sec) try_send(sec);

@@ -52,7 +52,9 @@ public:
     void close_from_runtime() override { close(); }
 
 private:
-    template <class Stack> int try_receive(Stack&& stack);
+    /// The receive's settings are arguments, not members: a finalizer run by one receive's
+    /// copy may receive on the same socket.
+    template <class Stack> int try_receive(std::size_t max, bool with_source, Stack&& stack);
     void start_receive_wait();
     void on_receive_ready(const error_code& ec);
 
