@@ -115,11 +115,12 @@ int l_wake(lua_State* L) {
     // Room first, and the error raised on L (co is not running): the thread stays parked.
     if (!lua_checkstack(th.co(), n)) return luaL_error(L, "wake: too many values");
     lua_State* co = rt.claim(th, th.token());
-    // Copies, not the arguments themselves: a finalizer calling wake runs on the runtime's
-    // results stack, so co may be L, and moving from L to L would move nothing.
-    if (lua_checkstack(co, n) && lua_checkstack(L, n)) {
+    if (co != L) {
+        if (lua_checkstack(co, n)) lua_xmove(L, co, n);
+    } else if (lua_checkstack(L, n)) {
+        // A finalizer calling wake runs on the runtime's results stack: the values are copied
+        // above the claim's base (moving from L to L would move nothing).
         for (int i = 2; i <= n + 1; ++i) lua_pushvalue(L, i);
-        lua_xmove(L, co, n);
     }
     rt.make_ready(th);
     lua_pushboolean(L, 1);

@@ -397,7 +397,9 @@ lua_State* runtime::claim(light_thread& th, std::uint32_t token) {
     th.status_ = thread_status::ready;
     ++th.token_;
     th.results_base_ = lua_gettop(results_);
-    lua_checkstack(results_, LUA_MINSTACK);
+    // An idle results stack has LUA_MINSTACK free slots; one in use (nested claims, a finalizer
+    // running on it) may not.
+    if (th.results_base_ != 0) lua_checkstack(results_, LUA_MINSTACK);
     return results_;
 }
 
@@ -411,8 +413,10 @@ bool runtime::hand_over(light_thread& th) {
     }
     lua_State* co = th.co_;
     lua_settop(co, 0); // what it yielded: the object it waited on
-    if (n > 0 && !lua_checkstack(co, n)) {
-        // Only a join's results can be that many.
+    if (n == 0) return true;
+    // A suspended stack has LUA_MINSTACK free slots above its base; only a join's results can
+    // be more.
+    if (n > LUA_MINSTACK && !lua_checkstack(co, n)) {
         lua_settop(results_, base);
         lua_pushboolean(co, 0);
         lua_pushliteral(co, "too many results to keep");

@@ -82,14 +82,17 @@ int l_read_line(lua_State* L) {
 
 int l_write(lua_State* L) {
     auto& rt = runtime::from(L);
-    check_stream(L, 1);
+    stream* s = &check_stream(L, 1);
     int t = lua_type(L, 2);
     if (t != LUA_TSTRING && t != LUA_TNUMBER && t != LUA_TTABLE)
         luaL_typerror(L, 2, "string or array of strings");
-    // A number becomes a string here, before the connection's state is looked at: converting
-    // allocates, and a finalizer run by it may close the connection.
-    if (t == LUA_TNUMBER) lua_tolstring(L, 2, nullptr);
-    return check_stream(L, 1).write(L, rt.current(L, "write"), 2);
+    if (t == LUA_TNUMBER) {
+        // A number becomes a string before the connection's state is looked at: converting
+        // allocates, and a finalizer run by it may close the connection (or finalize it).
+        lua_tolstring(L, 2, nullptr);
+        s = &check_stream(L, 1);
+    }
+    return s->write(L, rt.current(L, "write"), 2);
 }
 
 int l_close(lua_State* L) {

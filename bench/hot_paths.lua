@@ -1,0 +1,52 @@
+-- SPDX-License-Identifier: MIT
+-- The hot paths whose cost bench/hot_paths.sh counts in instructions:
+--   luajit bench/hot_paths.lua spawn N    N light threads spawned, each returning at once
+--   luajit bench/hot_paths.lua switch N   N park/wake switches between two light threads
+--   luajit bench/hot_paths.lua echo N     N 64-byte round trips over one loopback connection
+--                                         (read_some/write on both ends)
+local asio = require 'asio'
+local mode, n = arg[1], tonumber(arg[2]) or 1000
+
+if mode == 'spawn' then
+  local function nothing() end
+  asio.spawn_light_thread(function()
+    for _ = 1, n do asio.spawn_light_thread(nothing) end
+  end)
+elseif mode == 'switch' then
+  local a
+  local b = asio.spawn_light_thread(function()
+    for _ = 1, n do
+      asio.park()
+      asio.wake(a)
+    end
+  end)
+  a = asio.spawn_light_thread(function()
+    for _ = 1, n do
+      asio.wake(b)
+      asio.park()
+    end
+  end)
+elseif mode == 'echo' then
+  local server = assert(asio.server('127.0.0.1', 0, function(c)
+    while true do
+      local data = c:read_some()
+      if not data or not c:write(data) then break end
+    end
+    c:close()
+  end))
+  local _, port = server:local_address()
+  asio.spawn_light_thread(function()
+    local c = assert(asio.connect('127.0.0.1', port))
+    local msg = string.rep('m', 64)
+    for _ = 1, n do
+      assert(c:write(msg))
+      local got = 0
+      while got < #msg do got = got + #assert(c:read_some()) end
+    end
+    c:close()
+    server:close()
+  end)
+else
+  error('usage: luajit bench/hot_paths.lua spawn|switch|echo N')
+end
+asio.run()
