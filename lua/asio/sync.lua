@@ -5,7 +5,7 @@
 -- Adds to `asio`:
 --
 -- * `channel([capacity])` with `send`, `recv`, `close`, `len` (and `#ch`), `iter`
---   (asio.channel);
+--   (asio.sync.channel);
 -- * `select(cases [, timeout])` (asio.select);
 -- * `mutex()`, `rwlock()`, `semaphore(n)` (asio.locks);
 -- * `event()`, `condition()`, `waitgroup()` (asio.events);
@@ -17,10 +17,10 @@
 -- "<name>: not called from a light thread" before changing anything, while calls that complete
 -- at once work anywhere; bad arguments raise "bad argument #n to '<name>' (...)". Waiters are
 -- served in FIFO order, and a light thread killed while waiting leaves the primitive consistent
--- (asio.waitq explains how items handed to a thread that is killed before it runs come back).
+-- (asio.sync.waitq explains how items handed to a thread that is killed before it runs come back).
 --
 -- Kill safety needs to know when a thread is killed, and the core tells nobody: on first use,
--- asio.waitq wraps the `kill` method of the light-thread handle metatable (it calls the core's
+-- asio.sync.waitq wraps the `kill` method of the light-thread handle metatable (it calls the core's
 -- kill, then gives back whatever was handed to a thread that can no longer resume, withdraws
 -- the queued tickets of a killed waiter, lets in the readers a killed waiting writer held back,
 -- and kills the helper threads of a killed `wait_any`). Without that wrapper, an item handed
@@ -45,13 +45,13 @@
 -- @tparam table asio the module table with the core primitives
 -- @treturn table asio
 return function(asio)
-  local W = require('asio.waitq').new(asio)
-  local chan = require('asio.channel').new(asio, W)
+  local W = require('asio.sync.waitq').new(asio)
+  local chan = require('asio.sync.channel').new(asio, W)
   asio.channel = chan.new
-  asio.select = require('asio.select').new(W, chan)
-  require('asio.locks').install(asio, W)
-  require('asio.events').install(asio, W)
-  require('asio.threads').install(asio, W)
+  asio.select = require('asio.sync.select').new(W, chan)
+  require('asio.sync.locks').install(asio, W)
+  require('asio.sync.events').install(asio, W)
+  require('asio.sync.threads').install(asio, W)
   -- For tests: handoffs whose waiter has not resumed yet (0 once the loop is idle).
   asio._sync_pending_handoffs = W.pending_handoffs
   local close_all = asio._close_all

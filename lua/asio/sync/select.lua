@@ -1,0 +1,96 @@
+-- SPDX-License-Identifier: MIT
+--- `asio.select`: wait on several channel operations and complete exactly one.
+--
+-- The ready cases are tried in a fresh random order on every call (Go's rule), so a channel that
+-- is always ready cannot starve another. When none is ready the caller queues one ticket per
+-- case, all naming one waiter; the first counterpart that wakes the waiter completes its case
+-- and the waiter leaves its other tickets behind as cancelled (asio.sync.waitq). Only one case can
+-- complete because only one `asio.wake` of a parked thread returns true.
+-- @module asio.sync.select
+local M = {}
+
+local type, random = type, math.random
+
+--- Builds `select` bound to one `asio` table and its channels.
+-- @tparam table W the helpers of asio.sync.waitq
+-- @tparam table chan what asio.sync.channel's `new` returned (state, try_send, try_recv)
+-- @treturn function select
+function M.new(W, chan)
+  local state_of, try_send, try_recv = chan.state, chan.try_send, chan.try_recv
+  local RECV, SEND = 1, 2
+
+  --- Waits until one of the cases can complete, and completes exactly that one.
+  -- @tparam table cases a list of `{"recv", ch}` and `{"send", ch, value}`
+  -- @tparam[opt] number timeout seconds; nil waits forever, 0 never waits
+  -- @return i, v: case `i` fired; `v` is the value received, or true for a send
+  -- @return i, nil, "closed": case `i`'s channel is closed (and, for a receive, drained)
+  -- @return nil, "timeout"
+  local function select(cases, timeout)
+    if type(cases) ~= 'table' then
+      W.argerror(1, 'select', 'table of cases expected, got ' .. type(cases))
+    end
+    local n = #cases
+    if n == 0 then W.argerror(1, 'select', 'at least one case expected') end
+    W.check_timeout(timeout, 2, 'select')
+    local ops, sts = {}, {}
+    for i = 1, n do
+      local c = cases[i]
+      if type(c) ~= 'table' then
+        W.argerror(1, 'select', ('case %d: table expected, got %s'):format(i, type(c)))
+      end
+      local op = c[1]
+      if op == 'recv' then
+        ops[i] = RECV
+      elseif op == 'send' then
+        ops[i] = SEND
+        if c[3] == nil then
+          W.argerror(1, 'select', ('case %d: value to send expected, got nil'):format(i))
+        end
+      else
+        W.argerror(1, 'select', ('case %d: "recv" or "send" expected, got %s')
+          :format(i, tostring(op)))
+      end
+      local st = state_of(c[2])
+      if not st then
+        W.argerror(1, 'select', ('case %d: channel expected, got %s'):format(i, type(c[2])))
+      end
+      sts[i] = st
+    end
+
+    -- Visit the cases in a uniformly random order (Fisher-Yates), stopping at the first ready.
+    local order = {}
+    for i = 1, n do order[i] = i end
+    for k = 1, n do
+      local j = random(k, n)
+      local i = order[j]
+      order[j] = order[k]
+      order[k] = i
+      if ops[i] == RECV then
+        local ok, v, err = try_recv(sts[i])
+        if ok then return i, v, err end
+      else
+        local ok, err = try_send(sts[i], cases[i][3])
+        if ok ~= false then return i, ok, err end
+      end
+    end
+    if timeout == 0 then return nil, 'timeout' end
+
+    local th = W.me('select')
+    local w = { th = th, active = true }
+    local tickets = {}
+    for i = 1, n do
+      local t = { w = w, i = i, v = cases[i][3] }
+      tickets[i] = t
+      if ops[i] == RECV then sts[i].recvq:push(t) else sts[i].sendq:push(t) end
+    end
+    w.tickets = tickets
+    if not W.wait(w, timeout) then return nil, 'timeout' end
+    local i = w.fired
+    if w.err then return i, nil, w.err end
+    return i, w.value
+  end
+
+  return select
+end
+
+return M

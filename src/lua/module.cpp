@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: MIT
+// luaopen_asio_core: the module table of one lua_State's runtime, and the loop functions.
+#include "net/connect.hpp"
+#include "base/lua_bridge.hpp"
+#include "net/resolve.hpp"
+#include "sched/runtime.hpp"
+#include "net/server.hpp"
+#include "net/stream.hpp"
+#include "tls/tls_context.hpp"
+#include "net/udp_socket.hpp"
+#include "net/unix_socket.hpp"
+
+#if defined(_WIN32)
+#define LASIO_EXPORT extern "C" __declspec(dllexport)
+#else
+#define LASIO_EXPORT extern "C" __attribute__((visibility("default")))
+#endif
+
+namespace lasio {
+
+namespace {
+
+/// The loop is driven from outside only: a nested run would wait on its own caller's work.
+void refuse_inside_light_thread(lua_State* L, const char* fn) {
+    auto& rt = runtime::from(L);
+    if (rt.in_light_thread())
+        luaL_error(L, "%s: cannot be called from a light thread (it would block the loop)", fn);
+    if (rt.in_loop())
+        luaL_error(L, "%s: cannot be called while the loop runs (from an error handler or a finalizer)", fn);
+}
+
+int l_run(lua_State* L) {
+    refuse_inside_light_thread(L, "run");
+    runtime::from(L).run(0, 0);
+    return 0;
+}
+
+int l_poll(lua_State* L) {
+    refuse_inside_light_thread(L, "poll");
+    lua_pushinteger(L, static_cast<lua_Integer>(runtime::from(L).run(1, 0)));
+    return 1;
+}
+
+int l_run_once(lua_State* L) {
+    double timeout = luaL_optnumber(L, 1, 0);
+    if (!(timeout >= 0)) luaL_argerror(L, 1, "timeout must be >= 0");
+    refuse_inside_light_thread(L, "run_once");
+    auto& rt = runtime::from(L);
+    rt.run(2, timeout);
+    lua_pushboolean(L, rt.work_may_remain());
+    return 1;
+}
+
+int l_stop(lua_State* L) {
+    runtime::from(L).stop();
+    return 0;
+}
+
+int l_on_error(lua_State* L) {
+    if (!lua_isnoneornil(L, 1)) luaL_checktype(L, 1, LUA_TFUNCTION);
+    runtime::from(L).set_error_handler(L, 1);
+    return 0;
+}
+
+int l_stats(lua_State* L) {
+    auto& rt = runtime::from(L);
+    const runtime_stats& s = rt.stats();
+    lua_createtable(L, 0, 5);
+    lua_pushinteger(L, s.threads);
+    lua_setfield(L, -2, "threads");
+    lua_pushinteger(L, s.sockets);
+    lua_setfield(L, -2, "sockets");
+    lua_pushinteger(L, s.servers);
+    lua_setfield(L, -2, "servers");
+    lua_pushinteger(L, static_cast<lua_Integer>(rt.deadline_count()));
+    lua_setfield(L, -2, "timers");
+    lua_pushinteger(L, s.pending);
+    lua_setfield(L, -2, "pending");
+    return 1;
+}
+
+int l_close_all(lua_State* L) {
+    refuse_inside_light_thread(L, "_close_all");
+    runtime::from(L).close_all();
+    return 0;
+}
+
+const luaL_Reg functions[] = {
+    {"run", l_run},
+    {"poll", l_poll},
+    {"run_once", l_run_once},
+    {"stop", l_stop},
+    {"on_error", l_on_error},
+    {"_stats", l_stats},
+    {"_close_all", l_close_all},
+    {"connect", l_connect},
+    {"server", l_server},
+    {"resolve", l_resolve},
+    {"unix_server", l_unix_server},
+    {"unix_connect", l_unix_connect},
+    {"udp", l_udp},
+    {"tls_context", l_tls_context},
+    {nullptr, nullptr},
+};
+
+} // namespace
+
+} // namespace lasio
+
+LASIO_EXPORT int luaopen_asio_core(lua_State* L) {
+    using namespace lasio;
+    runtime& rt = open_runtime(L);
+    open_stream(L, rt);
+    open_server(L, rt);
+    open_udp(L, rt);
+    open_tls_context(L);
+    lua_newtable(L);
+    open_light_thread(L, rt);
+    rt.push_upvalue(L);
+    luaL_setfuncs(L, functions, 1);
+    return 1;
+}

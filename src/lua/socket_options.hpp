@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: MIT
+// Options given when a socket is created (asio.connect / asio.server option tables).
+#pragma once
+
+#include "net/stream.hpp"
+
+#include <lua.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace lasio {
+
+/// Linux socket options applied before bind/connect; unset fields are left alone.
+struct socket_options {
+    std::optional<bool> reuseaddr;
+    std::optional<bool> reuseport;
+    std::optional<bool> transparent;
+    std::optional<bool> nodelay;
+    std::optional<int> mark;
+    std::optional<std::string> bindtodevice;
+};
+
+class tls_context;
+
+struct connect_options {
+    double timeout = -1;       // whole connect (resolve + connect), seconds
+    stream_timeouts timeouts;  // initial timeouts of the connection
+    std::optional<std::string> bind;
+    socket_options socket;
+    std::shared_ptr<tls_context> tls;      // handshake as a client before returning
+    std::optional<std::string> server_name; // SNI and verified name; default: the host
+};
+
+/// Reads the option table at idx (nil or none: defaults); raises on wrong types or unknown keys.
+connect_options check_connect_options(lua_State* L, int idx, const char* fn);
+/// Reads only the socket options of the table at idx.
+socket_options check_socket_options(lua_State* L, int idx, const char* fn);
+
+/// Applies o to an open descriptor; the first failure is returned.
+error_code apply_socket_options(int fd, const socket_options& o);
+
+/// Binds s to a local IP literal (port 0) before connecting.
+error_code bind_local(stream::socket_type& s, const std::string& ip, bool v6);
+
+} // namespace lasio

@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: MIT
+// Lua bindings of connections: read*, write, close, shutdown, addresses, options, timeouts.
+#include "base/endpoint.hpp"
+#include "base/errors.hpp"
+#include "base/lua_bridge.hpp"
+#include "net/stream.hpp"
+#include "tls/tls_session.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/socket_base.hpp>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstring>
+
+namespace lasio {
+
+namespace {
+
+constexpr std::size_t default_read_max = 64 * 1024;
+/// 2^53: every integer up to it is a double, and no buffer comes near it. Larger maxima (up to
+/// math.huge) mean "no limit" and are clamped to it, so the conversion is always defined.
+constexpr lua_Number largest_count = 9007199254740992.0;
+
+std::size_t opt_max(lua_State* L, int idx) {
+    if (lua_isnoneornil(L, idx)) return default_read_max;
+    lua_Number v = luaL_checknumber(L, idx);
+    if (!(v >= 1)) luaL_argerror(L, idx, "max must be at least 1");
+    return static_cast<std::size_t>(std::min(v, largest_count));
+}
+
+int l_read(lua_State* L) {
+    auto& rt = runtime::from(L);
+    stream& s = check_stream(L, 1);
+    lua_Number n = luaL_checknumber(L, 2);
+    if (!(n >= 0) || n > largest_count || n != static_cast<lua_Number>(static_cast<long long>(n)))
+        luaL_argerror(L, 2, "byte count must be a non-negative integer up to 2^53");
+    light_thread& th = rt.current(L, "read");
+    if (n == 0 && !s.closed()) {
+        lua_pushliteral(L, "");
+        return 1;
+    }
+    read_request req;
+    req.what = read_request::kind::exact;
+    req.n = static_cast<std::size_t>(n);
+    return s.read(L, th, std::move(req));
+}
+
+int l_read_some(lua_State* L) {
+    auto& rt = runtime::from(L);
+    stream& s = check_stream(L, 1);
+    read_request req;
+    req.what = read_request::kind::some;
+    req.n = opt_max(L, 2);
+    return s.read(L, rt.current(L, "read_some"), std::move(req));
+}
+
+int l_read_until(lua_State* L) {
+    auto& rt = runtime::from(L);
+    stream& s = check_stream(L, 1);
+    size_t len;
+    const char* d = luaL_checklstring(L, 2, &len);
+    if (len == 0) luaL_argerror(L, 2, "delimiter must not be empty");
+    read_request req;
+    req.what = read_request::kind::until;
+    req.delim.assign(d, len);
+    req.n = opt_max(L, 3);
+    return s.read(L, rt.current(L, "read_until"), std::move(req));
+}
+
+int l_read_line(lua_State* L) {
+    auto& rt = runtime::from(L);
+    stream& s = check_stream(L, 1);
+    read_request req;
+    req.what = read_request::kind::line;
+    req.n = opt_max(L, 2);
+    return s.read(L, rt.current(L, "read_line"), std::move(req));
+}
+
+int l_write(lua_State* L) {
+    auto& rt = runtime::from(L);
+    stream* s = &check_stream(L, 1);
+    int t = lua_type(L, 2);
+    if (t != LUA_TSTRING && t != LUA_TNUMBER && t != LUA_TTABLE)
+        luaL_typerror(L, 2, "string or array of strings");
+    if (t == LUA_TNUMBER) {
+        // A number becomes a string before the connection's state is looked at: converting
+        // allocates, and a finalizer run by it may close the connection (or finalize it).
+        lua_tolstring(L, 2, nullptr);
+        s = &check_stream(L, 1);
+    }
+    return s->write(L, rt.current(L, "write"), 2);
+}
+
+int l_close(lua_State* L) {
+    check_stream(L, 1).close();
+    return 0;
+}
+
+int l_shutdown(lua_State* L) {
+    stream& s = check_stream(L, 1);
+    static const char* const hows[] = {"send", "receive", "both", nullptr};
+    int how = luaL_checkoption(L, 2, "both", hows);
+    if (s.closed()) return push_fail(L, err::closed);
+    constexpr net::socket_base::shutdown_type types[] = {
+        net::socket_base::shutdown_send, net::socket_base::shutdown_receive,
+        net::socket_base::shutdown_both};
+    error_code ec;
+    s.socket().shutdown(types[how], ec);
+    if (ec) return push_fail(L, ec);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+int l_local_address(lua_State* L) {
+    stream& s = check_stream(L, 1);
+    if (s.closed()) return push_fail(L, err::closed);
+    error_code ec;
+    auto ep = s.socket().local_endpoint(ec);
+    if (ec) return push_fail(L, ec);
+    return push_endpoint(L, ep);
+}
+
+int l_remote_address(lua_State* L) {
+    stream& s = check_stream(L, 1);
+    if (s.closed()) return push_fail(L, err::closed);
+    error_code ec;
+    auto ep = s.socket().remote_endpoint(ec);
+    if (ec) return push_fail(L, ec);
+    return push_endpoint(L, ep);
+}
+
+/// ip, port the client originally asked for, before a netfilter REDIRECT/DNAT (Linux).
+int l_original_dst(lua_State* L) {
+    stream& s = check_stream(L, 1);
+    if (s.closed()) return push_fail(L, err::closed);
+#ifdef __linux__
+    // SO_ORIGINAL_DST and IP6T_SO_ORIGINAL_DST, without the kernel headers that clash with libc.
+    constexpr int so_original_dst = 80;
+    sockaddr_storage sa{};
+    socklen_t len = sizeof sa;
+    int fd = s.socket().native_handle();
+    error_code ec;
+    int family = s.socket().local_endpoint(ec).protocol().family();
+    int rc = -1;
+    if (!ec && family == AF_INET) rc = ::getsockopt(fd, SOL_IP, so_original_dst, &sa, &len);
+    else if (!ec && family == AF_INET6) rc = ::getsockopt(fd, SOL_IPV6, so_original_dst, &sa, &len);
+    // No conntrack entry (ENOENT), no NAT support loaded (ENOPROTOOPT), or not an IP socket.
+    if (rc != 0) return push_fail(L, "not available");
+    return push_endpoint(L, &sa, len);
+#else
+    return push_fail(L, "not available");
+#endif
+}
+
+int l_setoption(lua_State* L) {
+    stream& s = check_stream(L, 1);
+    static const char* const names[] = {"nodelay", "keepalive", "rcvbuf", "sndbuf", "reuseaddr",
+                                        "linger", nullptr};
+    int which = luaL_checkoption(L, 2, nullptr, names);
+    luaL_checkany(L, 3);
+    // Flags take booleans, sizes integers in their range; linger takes false or seconds.
+    if (which <= 1 || which == 4) check_flag(L, 3);
+    else if (which <= 3) check_integer_in(L, 3, 1, INT_MAX);
+    else if (lua_type(L, 3) != LUA_TBOOLEAN || lua_toboolean(L, 3)) check_integer_in(L, 3, 0, 65535);
+    if (s.closed()) return push_fail(L, err::closed);
+    error_code ec;
+    auto& sock = s.socket();
+    switch (which) {
+    case 0:
+        sock.set_option(net::ip::tcp::no_delay(lua_toboolean(L, 3) != 0), ec);
+        break;
+    case 1:
+        sock.set_option(net::socket_base::keep_alive(lua_toboolean(L, 3) != 0), ec);
+        break;
+    case 2:
+        sock.set_option(net::socket_base::receive_buffer_size(static_cast<int>(luaL_checkinteger(L, 3))), ec);
+        break;
+    case 3:
+        sock.set_option(net::socket_base::send_buffer_size(static_cast<int>(luaL_checkinteger(L, 3))), ec);
+        break;
+    case 4:
+        sock.set_option(net::socket_base::reuse_address(lua_toboolean(L, 3) != 0), ec);
+        break;
+    case 5: {
+        // false/nil: default close; a number: linger that many seconds (0 resets on close).
+        bool on = lua_type(L, 3) == LUA_TNUMBER;
+        sock.set_option(net::socket_base::linger(on, on ? static_cast<int>(lua_tointeger(L, 3)) : 0), ec);
+        break;
+    }
+    }
+    if (ec) return push_fail(L, ec);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+int l_settimeout(lua_State* L) {
+    stream& s = check_stream(L, 1);
+    double t = opt_timeout(L, 2);
+    s.timeouts() = stream_timeouts{t, t, t};
+    return 0;
+}
+
+int l_settimeouts(lua_State* L) {
+    stream& s = check_stream(L, 1);
+    s.timeouts() = stream_timeouts{opt_timeout(L, 2), opt_timeout(L, 3), opt_timeout(L, 4)};
+    return 0;
+}
+
+int l_tostring(lua_State* L) {
+    stream& s = check_stream(L, 1);
+    lua_pushfstring(L, "asio.connection (%s%p)", s.closed() ? "closed, " : "",
+                    static_cast<void*>(&s));
+    return 1;
+}
+
+int l_gc(lua_State* L) {
+    auto* h = finalizable_object<stream_handle>(L, 1, stream_metatable);
+    if (h == nullptr) return 0;
+    if (h->s) {
+        h->s->close();
+        h->s->rt().release_later(std::move(h->s));
+    }
+    destroy_object<stream_handle>(L, 1);
+    return 0;
+}
+
+const luaL_Reg methods[] = {
+    {"read", l_read},
+    {"read_some", l_read_some},
+    {"read_until", l_read_until},
+    {"read_line", l_read_line},
+    {"write", l_write},
+    {"close", l_close},
+    {"shutdown", l_shutdown},
+    {"local_address", l_local_address},
+    {"remote_address", l_remote_address},
+    {"original_dst", l_original_dst},
+    {"setoption", l_setoption},
+    {"settimeout", l_settimeout},
+    {"settimeouts", l_settimeouts},
+    {"tls_handshake", l_tls_handshake},
+    {"tls_shutdown", l_tls_shutdown},
+    {"tls_info", l_tls_info},
+    {"__tostring", l_tostring},
+    {"__gc", l_gc},
+    {nullptr, nullptr},
+};
+
+} // namespace
+
+void push_stream(lua_State* L, std::shared_ptr<stream> s) {
+    new_object<stream_handle>(L, stream_metatable, stream_handle{std::move(s)});
+}
+
+stream& check_stream(lua_State* L, int idx) {
+    auto& h = check_object<stream_handle>(L, idx, stream_metatable);
+    return *h.s;
+}
+
+void open_stream(lua_State* L, runtime& rt) {
+    rt.push_upvalue(L);
+    register_metatable(L, stream_metatable, methods);
+}
+
+} // namespace lasio

@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: MIT
+// asio.connect: resolve a host asynchronously, then try each address in turn (or a Unix path).
+#include "net/connect.hpp"
+
+#include "base/endpoint.hpp"
+#include "base/errors.hpp"
+#include "base/lua_bridge.hpp"
+#include "lua/socket_options.hpp"
+#include "net/stream.hpp"
+#include "tls/tls_context.hpp"
+#include "tls/tls_session.hpp"
+#include "net/unix_socket.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+
+namespace lasio {
+
+namespace {
+
+using tcp = net::ip::tcp;
+
+/**
+ * One asio.connect call in progress. Owned by its pending handlers; the waiting light thread
+ * names it as its wait target, so a timeout or kill closes the socket and cancels the resolver.
+ */
+class connector final : public io_object, public wait_target, public std::enable_shared_from_this<connector> {
+public:
+    connector(runtime_ptr rt, connect_options opts, std::string server_name)
+        : io_object(std::move(rt)), opts_(std::move(opts)), server_name_(std::move(server_name)) {}
+
+    void start(light_thread& th, std::uint32_t token, const std::string& host, unsigned short port) {
+        th_ = th.shared_from_this();
+        token_ = token;
+        error_code ec;
+        auto literal = net::ip::make_address(host, ec);
+        if (!ec) {
+            endpoints_.emplace_back(literal, port);
+            starting_ = true; // a failure now must not resume the caller before it yields
+            try_next();
+            starting_ = false;
+            return;
+        }
+        resolver_.emplace(rt_->io());
+        ++rt_->stats().pending;
+        resolver_->async_resolve(host, std::to_string(port), tcp::resolver::numeric_service,
+                                 [self = shared_from_this()](const error_code& ec, tcp::resolver::results_type r) {
+                                     self->on_resolve(ec, std::move(r));
+                                 });
+    }
+
+    /// Connects to a Unix socket path instead (asio.unix_connect).
+    void start_local(light_thread& th, std::uint32_t token, const stream::socket_type::endpoint_type& ep) {
+        th_ = th.shared_from_this();
+        token_ = token;
+        error_code ec;
+        socket_.emplace(rt_->io());
+        socket_->open(net::generic::stream_protocol(AF_UNIX, 0), ec);
+        if (ec) {
+            starting_ = true;
+            fail(ec);
+            starting_ = false;
+            return;
+        }
+        ++rt_->stats().pending;
+        socket_->async_connect(ep, [self = shared_from_this()](const error_code& ec) {
+            self->on_connect(ec);
+        });
+    }
+
+    int cancel_wait(light_thread&, lua_State* co) override {
+        abandon();
+        return co != nullptr ? push_fail(co, err::timeout) : 0;
+    }
+
+    void release_io() override {
+        abandon();
+        resolver_.reset();
+        socket_.reset();
+    }
+
+    void close_from_runtime() override { abandon(); }
+
+private:
+    void abandon() {
+        done_ = true;
+        th_.reset();
+        error_code ec;
+        if (resolver_) resolver_->cancel();
+        if (socket_) socket_->close(ec);
+        if (tls_stream_) tls_stream_->close();
+    }
+
+    void on_resolve(const error_code& ec, tcp::resolver::results_type results) {
+        --rt_->stats().pending;
+        if (done_ || rt_->closing()) return;
+        if (ec) return fail(ec);
+        for (const auto& entry : results) endpoints_.push_back(entry.endpoint());
+        try_next();
+    }
+
+    void try_next() {
+        if (next_ >= endpoints_.size()) return fail(last_error_ ? last_error_ : net::error::host_not_found);
+        const tcp::endpoint& ep = endpoints_[next_++];
+        error_code ec;
+        socket_.emplace(rt_->io());
+        socket_->open(net::generic::stream_protocol(ep.protocol().family(), IPPROTO_TCP), ec);
+        if (!ec) ec = apply_socket_options(socket_->native_handle(), opts_.socket);
+        if (!ec && opts_.bind) ec = bind_local(*socket_, *opts_.bind, ep.protocol() == tcp::v6());
+        if (ec) {
+            last_error_ = ec;
+            return try_next();
+        }
+        ++rt_->stats().pending;
+        socket_->async_connect(to_generic(ep), [self = shared_from_this()](const error_code& ec) {
+            self->on_connect(ec);
+        });
+    }
+
+    void on_connect(const error_code& ec) {
+        --rt_->stats().pending;
+        if (done_ || rt_->closing()) return;
+        if (ec) {
+            last_error_ = ec;
+            return try_next();
+        }
+        error_code peer_ec;
+        socket_->remote_endpoint(peer_ec);
+        if (peer_ec) {
+            // A Unix listener with a full backlog makes a non-blocking connect fail with EAGAIN,
+            // which Asio takes for "in progress": the socket then looks writable, unconnected.
+            last_error_ = net::error::try_again;
+            socket_.reset();
+            return try_next();
+        }
+        auto s = std::make_shared<stream>(rt_, std::move(*socket_));
+        socket_.reset();
+        s->timeouts() = opts_.timeouts;
+#if LASIO_WITH_TLS
+        if (opts_.tls) return start_tls(std::move(s));
+#endif
+        thread_ptr th = std::move(th_);
+        done_ = true;
+        lua_State* co = rt_->claim(*th, token_);
+        if (co == nullptr) return;
+        push_stream(co, std::move(s));
+        rt_->resume_now(*th);
+    }
+
+#if LASIO_WITH_TLS
+    /// The handshake runs under the same wait (and deadline) as the connect.
+    void start_tls(std::shared_ptr<stream> s) {
+        tls_stream_ = s;
+        error_code ec = start_handshake(s, opts_.tls, server_name_, [self = shared_from_this()](const error_code& ec) {
+            self->on_handshake(ec);
+        });
+        if (ec) {
+            s->close();
+            tls_stream_.reset();
+            fail(ec);
+        }
+    }
+
+    void on_handshake(const error_code& ec) {
+        std::shared_ptr<stream> s = std::move(tls_stream_);
+        if (done_ || rt_->closing() || s == nullptr) return;
+        thread_ptr th = std::move(th_);
+        done_ = true;
+        lua_State* co = th != nullptr ? rt_->claim(*th, token_) : nullptr;
+        if (co == nullptr) {
+            s->close();
+            return;
+        }
+        if (ec) {
+            push_handshake_fail(co, *s, ec);
+            s->close();
+        } else {
+            push_stream(co, std::move(s));
+        }
+        rt_->resume_now(*th);
+    }
+#endif
+
+    void fail(const error_code& ec) {
+        if (starting_) {
+            // Still inside asio.connect, which has not yielded yet: report from the loop.
+            ++rt_->stats().pending;
+            net::post(rt_->io(), [self = shared_from_this(), ec] {
+                --self->rt_->stats().pending;
+                self->fail(ec);
+            });
+            return;
+        }
+        thread_ptr th = std::move(th_);
+        done_ = true;
+        if (th == nullptr) return;
+        lua_State* co = rt_->claim(*th, token_);
+        if (co == nullptr) return;
+        push_fail(co, ec);
+        rt_->resume_now(*th);
+    }
+
+    connect_options opts_;
+    std::string server_name_;
+    std::shared_ptr<stream> tls_stream_; // handshaking, not yet handed to Lua
+    thread_ptr th_;
+    std::uint32_t token_ = 0;
+    bool done_ = false;
+    bool starting_ = false;
+    std::optional<tcp::resolver> resolver_;
+    std::vector<tcp::endpoint> endpoints_;
+    std::size_t next_ = 0;
+    std::optional<stream::socket_type> socket_;
+    error_code last_error_;
+};
+
+} // namespace
+
+int l_unix_connect(lua_State* L) {
+    auto& rt = runtime::from(L);
+    size_t len;
+    const char* path = luaL_checklstring(L, 1, &len);
+    connect_options opts = check_connect_options(L, 2, "unix_connect");
+    light_thread& th = rt.current(L, "unix_connect");
+    if (opts.tls && !opts.server_name)
+        return luaL_error(L, "unix_connect: option 'server_name' is needed with 'tls'");
+    auto ep = unix_endpoint(std::string(path, len));
+    if (!ep) return push_fail(L, "invalid path");
+    std::string name = opts.server_name.value_or(std::string());
+    auto c = std::make_shared<connector>(rt.shared_from_this(), opts, std::move(name));
+    double timeout = opts.timeout >= 0 ? opts.timeout : opts.timeouts.connect;
+    int suspended = lua_yield(L, 0); // first: see l_connect
+    std::uint32_t token = rt.begin_wait(th, wait_kind::io, c.get(), timeout);
+    c->start_local(th, token, *ep);
+    return suspended;
+}
+
+int l_connect(lua_State* L) {
+    auto& rt = runtime::from(L);
+    size_t len;
+    const char* host = luaL_checklstring(L, 1, &len);
+    auto port = check_port(L, 2, "connect");
+    connect_options opts = check_connect_options(L, 3, "connect");
+    light_thread& th = rt.current(L, "connect");
+    if (!port || *port == 0) return push_fail(L, "invalid port");
+    // As asio.resolve: an empty name, or one a zero byte would cut short, names no host.
+    if (!could_name_host(std::string_view(host, len))) return push_fail(L, "host not found");
+    std::string h(host, len);
+    // The host name is what the certificate must name, unless told otherwise.
+    std::string name = opts.server_name.value_or(h);
+    auto c = std::make_shared<connector>(rt.shared_from_this(), opts, std::move(name));
+    double timeout = opts.timeout >= 0 ? opts.timeout : opts.timeouts.connect;
+    // Yield first: where the coroutine cannot yield (inside a call from C) it raises, and no
+    // wait has been committed yet. Nothing below touches L's stack.
+    int suspended = lua_yield(L, 0);
+    std::uint32_t token = rt.begin_wait(th, wait_kind::io, c.get(), timeout);
+    c->start(th, token, h, *port);
+    return suspended;
+}
+
+} // namespace lasio

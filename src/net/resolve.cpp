@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: MIT
+// Name resolution on Asio's resolver thread, resumed in the loop: asio.resolve and its helper.
+#include "net/resolve.hpp"
+
+#include "base/endpoint.hpp"
+#include "base/lua_bridge.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <optional>
+
+namespace lasio {
+
+namespace {
+
+using tcp = net::ip::tcp;
+
+/**
+ * One resolution in progress, owned by its pending handler. The waiting thread names it as its
+ * wait target: a timeout or kill drops the answer (getaddrinfo itself cannot be interrupted; its
+ * result is discarded when it arrives). lua_close destroys the resolver through release_io.
+ */
+class resolve_op final : public io_object, public wait_target, public std::enable_shared_from_this<resolve_op> {
+public:
+    resolve_op(runtime_ptr rt, int family, resolve_done done)
+        : io_object(std::move(rt)), family_(family), done_(std::move(done)) {}
+
+    void start(light_thread& th, std::uint32_t token, const std::string& host) {
+        th_ = th.shared_from_this();
+        token_ = token;
+        resolver_.emplace(rt_->io());
+        ++rt_->stats().pending;
+        // No AI_ADDRCONFIG: on a host with only loopback it would hide even 127.0.0.1.
+        auto flags = tcp::resolver::flags();
+        auto on_resolve = [self = shared_from_this()](const error_code& ec, tcp::resolver::results_type r) {
+            self->on_resolve(ec, std::move(r));
+        };
+        if (family_ == AF_INET) resolver_->async_resolve(tcp::v4(), host, "", flags, on_resolve);
+        else if (family_ == AF_INET6) resolver_->async_resolve(tcp::v6(), host, "", flags, on_resolve);
+        else resolver_->async_resolve(host, "", flags, on_resolve);
+    }
+
+    int cancel_wait(light_thread&, lua_State* co) override {
+        abandon();
+        return co != nullptr ? push_fail(co, err::timeout) : 0;
+    }
+
+    void release_io() override {
+        abandon();
+        resolver_.reset();
+    }
+
+    void close_from_runtime() override { abandon(); }
+
+private:
+    void abandon() {
+        th_.reset();
+        done_ = nullptr; // what it captured goes now, not when getaddrinfo returns
+        if (resolver_) resolver_->cancel();
+    }
+
+    void on_resolve(const error_code& ec, tcp::resolver::results_type results) {
+        --rt_->stats().pending;
+        thread_ptr th = std::move(th_);
+        resolve_done done = std::move(done_);
+        if (rt_->closing() || th == nullptr || !done) return;
+        std::vector<net::ip::address> addrs;
+        if (!ec) {
+            for (const auto& entry : results) {
+                net::ip::address a = entry.endpoint().address();
+                if (std::find(addrs.begin(), addrs.end(), a) == addrs.end()) addrs.push_back(a);
+            }
+        }
+        lua_State* co = rt_->claim(*th, token_);
+        if (co == nullptr) return;
+        error_code result = ec;
+        if (!ec && addrs.empty()) result = net::error::host_not_found;
+        done(co, result, addrs);
+        rt_->resume_now(*th);
+    }
+
+    int family_;
+    resolve_done done_;
+    thread_ptr th_;
+    std::uint32_t token_ = 0;
+    std::optional<tcp::resolver> resolver_;
+};
+
+int push_addresses(lua_State* L, const std::vector<net::ip::address>& addrs) {
+    lua_createtable(L, static_cast<int>(addrs.size()), 0);
+    int i = 0;
+    for (const auto& a : addrs) {
+        std::string s = a.to_string();
+        lua_pushlstring(L, s.data(), s.size());
+        lua_rawseti(L, -2, ++i);
+    }
+    return 1;
+}
+
+} // namespace
+
+int resolve_and_yield(lua_State* L, runtime& rt, light_thread& th, const std::string& host, int family,
+                      double timeout, resolve_done done, int hold_idx) {
+    // Yield first: where the coroutine cannot yield (inside a call from C) it raises, and no
+    // wait has been committed yet. Nothing below touches L's stack.
+    int suspended = hold_idx != 0 ? rt.yield_holding(L, hold_idx) : lua_yield(L, 0);
+    auto op = std::make_shared<resolve_op>(rt.shared_from_this(), family, std::move(done));
+    std::uint32_t token = rt.begin_wait(th, wait_kind::io, op.get(), timeout);
+    op->start(th, token, host);
+    return suspended;
+}
+
+int l_resolve(lua_State* L) {
+    auto& rt = runtime::from(L);
+    size_t len;
+    const char* host = luaL_checklstring(L, 1, &len);
+    static const char* const families[] = {"inet", "inet6", nullptr};
+    int family = AF_UNSPEC;
+    if (!lua_isnoneornil(L, 2)) family = luaL_checkoption(L, 2, nullptr, families) == 0 ? AF_INET : AF_INET6;
+    double timeout = opt_timeout(L, 3);
+    light_thread& th = rt.current(L, "resolve");
+    if (!could_name_host(std::string_view(host, len))) return push_fail(L, "host not found");
+    std::string name(host, len);
+    error_code ec;
+    auto literal = net::ip::make_address(name, ec);
+    if (!ec) {
+        // An address resolves to itself, without a trip through the resolver thread.
+        if ((family == AF_INET && !literal.is_v4()) || (family == AF_INET6 && !literal.is_v6()))
+            return push_fail(L, "address family not supported");
+        return push_addresses(L, {literal});
+    }
+    // Like every timed wait of the library, 0 never waits: only a literal answers at once.
+    if (timeout == 0) return push_fail(L, err::timeout);
+    return resolve_and_yield(L, rt, th, name, family, timeout,
+                             [](lua_State* co, const error_code& ec, const std::vector<net::ip::address>& addrs) {
+                                 if (ec) return push_fail(co, ec);
+                                 return push_addresses(co, addrs);
+                             });
+}
+
+} // namespace lasio

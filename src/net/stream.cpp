@@ -1,0 +1,532 @@
+// SPDX-License-Identifier: MIT
+// Connection mechanics: the read buffer, reactor-style reads and writes, close and timeouts.
+#include "net/stream.hpp"
+
+#include "base/lua_bridge.hpp"
+#include "tls/tls_layer.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <deque>
+#include <string>
+
+namespace lasio {
+
+namespace {
+
+/// A consumed buffer larger than this is released, so idle connections stay small.
+constexpr std::size_t keep_buffer_capacity = 4096;
+/// TLS reads go through a per-connection buffer of this size (a TLS record is at most 16 KiB).
+constexpr std::size_t tls_read_size = 16 * 1024;
+
+} // namespace
+
+stream::stream(runtime_ptr rt, socket_type socket) : io_object(std::move(rt)) {
+    socket_.emplace(std::move(socket));
+    error_code ec;
+    socket_->non_blocking(true, ec);
+    ++rt_->stats().sockets;
+}
+
+stream::~stream() {
+    // The Lua side is gone; make sure the descriptor is too.
+    if (!closed_) {
+        closed_ = true;
+        --rt_->stats().sockets;
+    }
+    tls_.reset();
+}
+
+stream::socket_type& stream::socket() { return *socket_; }
+
+void stream::set_tls(std::unique_ptr<tls_layer> tls) { tls_ = std::move(tls); }
+
+// --- reading --------------------------------------------------------------------------------
+
+void stream::consume(std::size_t n) {
+    rpos_ += n;
+    scanned_ = 0;
+    if (rpos_ < rbuf_.size()) {
+        // Keep the live part at the front once the dead prefix dominates.
+        if (rpos_ > rbuf_.size() / 2 && rpos_ > 4096) {
+            rbuf_.erase(0, rpos_);
+            rpos_ = 0;
+        }
+        return;
+    }
+    rpos_ = 0;
+    if (rbuf_.capacity() > keep_buffer_capacity) std::string().swap(rbuf_);
+    else rbuf_.clear();
+}
+
+namespace {
+
+std::string_view delimiter_of(const read_request& req) {
+    return req.what == read_request::kind::line ? std::string_view("\n", 1)
+                                                : std::string_view(req.delim);
+}
+
+} // namespace
+
+bool stream::satisfiable(const read_request& req) {
+    std::size_t have = rbuf_.size() - rpos_;
+    switch (req.what) {
+    case read_request::kind::exact:
+        return have >= req.n;
+    case read_request::kind::some:
+        return have > 0;
+    default: {
+        // Bytes already searched are not searched again, only the delimiter's width before them.
+        std::string_view d = delimiter_of(req);
+        std::string_view b = buffered();
+        std::size_t from = scanned_ >= d.size() ? scanned_ - d.size() + 1 : 0;
+        delim_at_ = b.find(d, from);
+        if (delim_at_ != std::string_view::npos) return true;
+        scanned_ = b.size();
+        // Too long: the caller gets an error instead of an ever growing buffer.
+        return have > req.n + d.size();
+    }
+    }
+}
+
+int stream::deliver(lua_State* L, const read_request& req) {
+    copy_guard copying(*this);
+    std::string_view b = buffered();
+    switch (req.what) {
+    case read_request::kind::exact:
+        lua_pushlstring(L, b.data(), req.n);
+        consume(req.n);
+        return 1;
+    case read_request::kind::some: {
+        std::size_t k = std::min(b.size(), req.n);
+        lua_pushlstring(L, b.data(), k);
+        consume(k);
+        return 1;
+    }
+    default: {
+        // satisfiable() just located the delimiter (or found none within max).
+        std::size_t at = delim_at_;
+        std::size_t len = at;
+        if (req.what == read_request::kind::line && at != std::string_view::npos && at > 0 &&
+            b[at - 1] == '\r')
+            --len;
+        if (at == std::string_view::npos || len > req.n) {
+            scanned_ = 0;
+            return push_fail(L, err::too_long); // the bytes stay buffered
+        }
+        lua_pushlstring(L, b.data(), len);
+        consume(at + delimiter_of(req).size());
+        return 1;
+    }
+    }
+}
+
+int stream::deliver_failure(lua_State* L, const read_request& req, const char* msg) {
+    copy_guard copying(*this);
+    std::string_view partial = buffered();
+    if (req.what == read_request::kind::some || partial.empty()) return push_fail(L, msg);
+    int n = push_fail(L, msg, partial);
+    consume(partial.size());
+    return n;
+}
+
+/// Completes req from the buffer and from what the socket has now. Returns the number of
+/// results pushed onto stack() or 0 when it must wait; stack() is called only to deliver.
+template <class Stack>
+int stream::advance_read(const read_request& req, Stack&& stack) {
+    for (;;) {
+        if (satisfiable(req)) return deliver(stack(), req);
+        if (read_error_) return deliver_failure(stack(), req, error_string(read_error_).c_str());
+        // TLS bytes arrive only through the asynchronous read; a drained socket is left to the
+        // reactor, which reads as soon as the kernel reports data (no EAGAIN round trip).
+        if (tls_ || drained_) return 0;
+        error_code ec;
+        scratch_lease lease(*rt_);
+        if (lease.get() == nullptr) {
+            // A finalizer reading while another copy holds the scratch buffer: read in place.
+            std::size_t old = rbuf_.size();
+            rbuf_.resize(old + runtime::scratch_size);
+            std::size_t got = socket_->read_some(net::buffer(&rbuf_[old], runtime::scratch_size), ec);
+            rbuf_.resize(old + got);
+            if (would_block(ec)) {
+                drained_ = true;
+                return 0;
+            }
+            if (ec) read_error_ = ec;
+            else drained_ = got < runtime::scratch_size;
+            continue;
+        }
+        char* scratch = lease.get();
+        std::size_t got = socket_->read_some(net::buffer(scratch, runtime::scratch_size), ec);
+        if (would_block(ec)) {
+            drained_ = true;
+            return 0;
+        }
+        if (ec) {
+            read_error_ = ec;
+            continue;
+        }
+        drained_ = got < runtime::scratch_size;
+        if (req.what == read_request::kind::some && rpos_ == rbuf_.size()) {
+            // Hand the bytes straight from the scratch buffer: no copy for the echo path. The
+            // rest is kept first: the copy may run a finalizer that closes this stream.
+            std::size_t k = std::min(got, req.n);
+            if (got > k) {
+                rbuf_.assign(scratch + k, got - k);
+                rpos_ = 0;
+            }
+            copy_guard copying(*this);
+            lua_pushlstring(stack(), scratch, k);
+            return 1;
+        }
+        rbuf_.append(scratch, got);
+    }
+}
+
+int stream::read(lua_State* L, light_thread& th, read_request req) {
+    if (closed_) return push_fail(L, err::closed);
+    if (reader_.th != nullptr)
+        return luaL_error(L, "read: another light thread is already reading this connection");
+    if (copying_ > 0) return luaL_error(L, "read: this connection is delivering a read (a finalizer may not read it)");
+    if (handshaking_) return luaL_error(L, "read: a TLS handshake or shutdown is in progress on this connection");
+    bool fast = rt_->take_fast_path();
+    if (fast) {
+        if (int n = advance_read(req, [L] { return L; })) return n;
+    }
+    // Yield first: where the coroutine cannot yield (inside a call from C) it raises, and no
+    // wait has been committed yet. Nothing below touches L's stack.
+    int suspended = rt_->yield_holding(L, 1);
+    request_ = std::move(req);
+    reader_.begin(*rt_, th, this, timeouts_.read);
+    if (fast) {
+        start_read_wait();
+    } else {
+        // Out of budget: let the others run once, then try again as if the socket were ready.
+        ++rt_->stats().pending;
+        read_waiting_ = true;
+        net::post(rt_->io(), [self = shared_from_this()] { self->on_read_ready({}); });
+    }
+    return suspended;
+}
+
+void stream::start_read_wait() {
+    if (read_waiting_) return; // the wait in flight will serve the current reader
+    read_waiting_ = true;
+    ++rt_->stats().pending;
+#if LASIO_WITH_TLS
+    if (tls_) {
+        auto& buf = tls_->read_buffer();
+        buf.resize(tls_read_size);
+        tls_->ssl().async_read_some(
+            net::buffer(buf), [self = shared_from_this()](const error_code& ec, std::size_t n) {
+                self->on_tls_read(ec, n);
+            });
+        return;
+    }
+#endif
+    socket_->async_receive(net::buffer(inbox_),
+                           [self = shared_from_this()](const error_code& ec, std::size_t n) {
+                               self->on_received(ec, n);
+                           });
+}
+
+void stream::on_received(const error_code& ec, std::size_t n) {
+    // Bytes that arrive after their reader left (timeout, kill) stay for the next reader.
+    if (n > 0 && !closed_ && !rt_->closing()) {
+        if (tls_) {
+            // Clear text that raced a STARTTLS upgrade must never pass for TLS-protected data.
+            close();
+        } else {
+            rbuf_.append(inbox_, n);
+            drained_ = n < sizeof inbox_;
+        }
+    }
+    on_read_ready(ec);
+}
+
+void stream::on_read_ready(const error_code& ec) {
+    read_waiting_ = false;
+    --rt_->stats().pending;
+    if (closed_) end_wait_closed(*rt_, reader_); // close() woke it: only a bug would leave one
+    if (rt_->closing() || closed_ || reader_.th == nullptr) return;
+    if (ec && ec != net::error::operation_aborted) read_error_ = ec;
+    if (ec == net::error::operation_aborted) drained_ = false; // nothing was read: look again
+    // The reader leaves the slot before its results are made: a finalizer run by making them
+    // may close this stream, and must find nobody left to wake.
+    thread_ptr th;
+    int n = advance_read(request_, [this, &th] {
+        th = std::move(reader_.th);
+        std::uint32_t token = reader_.token;
+        reader_ = {};
+        return rt_->claim(*th, token);
+    });
+    if (n == 0) {
+        start_read_wait();
+        return;
+    }
+    rt_->resume_now(*th);
+}
+
+void stream::on_tls_read(const error_code& ec, std::size_t n) {
+#if LASIO_WITH_TLS
+    if (!rt_->closing() && !closed_ && n > 0) rbuf_.append(tls_->read_buffer().data(), n);
+    if (ec && ec != net::error::operation_aborted && !read_error_) {
+        // A peer that closes without close_notify still ends the stream for the reader.
+        read_error_ = ec == net::ssl::error::stream_truncated ? error_code(net::error::eof) : ec;
+    }
+#endif
+    on_read_ready(ec);
+}
+
+// --- writing --------------------------------------------------------------------------------
+
+bool stream::flush_now(error_code& ec) {
+    while (wpos_ < wbuf_.size()) {
+        std::size_t n = socket_->write_some(net::buffer(wbuf_.data() + wpos_, wbuf_.size() - wpos_), ec);
+        if (ec) return false;
+        wpos_ += n;
+    }
+    return true;
+}
+
+int stream::write(lua_State* L, light_thread& th, int data_idx) {
+    if (closed_) return push_fail(L, err::closed);
+    if (writer_.th != nullptr)
+        return luaL_error(L, "write: another light thread is already writing this connection");
+    if (handshaking_) return luaL_error(L, "write: a TLS handshake or shutdown is in progress on this connection");
+    if (write_error_) return push_fail(L, write_error_);
+    // Gather the pieces; a Lua string's bytes are used in place until we must wait.
+    constexpr int max_pieces = 64;
+    net::const_buffer pieces[max_pieces];
+    std::size_t count = 0;
+    std::size_t total = 0;
+    std::vector<net::const_buffer> many;
+    std::deque<std::string> numbers; // text of number items: the table holds only the numbers
+    if (lua_istable(L, data_idx)) {
+        int n = static_cast<int>(lua_objlen(L, data_idx));
+        if (n > max_pieces) many.reserve(n);
+        for (int i = 1; i <= n; ++i) {
+            lua_rawgeti(L, data_idx, i);
+            size_t len;
+            const char* s;
+            if (lua_type(L, -1) == LUA_TNUMBER) {
+                // lua_tolstring would make a string only this stack slot holds, gone at the pop.
+                char text[32];
+                int k = std::snprintf(text, sizeof text, "%.14g", lua_tonumber(L, -1));
+                numbers.emplace_back(text, static_cast<std::size_t>(k));
+                s = numbers.back().data();
+                len = numbers.back().size();
+            } else {
+                s = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : nullptr;
+            }
+            if (s == nullptr)
+                return luaL_error(L, "bad argument #1 to 'write' (item %d is not a string)", i);
+            lua_pop(L, 1); // the table keeps a string item alive
+            net::const_buffer b(s, len);
+            if (n > max_pieces) many.push_back(b);
+            else pieces[count++] = b;
+            total += len;
+        }
+    } else {
+        size_t len;
+        const char* s = lua_tolstring(L, data_idx, &len);
+        pieces[count++] = net::const_buffer(s, len);
+        total = len;
+    }
+    auto gathered = [&]() -> std::pair<const net::const_buffer*, std::size_t> {
+        if (!many.empty()) return {many.data(), many.size()};
+        return {pieces, count};
+    };
+    auto [first, nbuf] = gathered();
+    std::size_t written = 0;
+    bool fast = rt_->take_fast_path();
+    if (!tls_ && fast) {
+        error_code ec;
+        if (nbuf == 1) {
+            while (written < total && !ec) written += socket_->write_some(first[0] + written, ec);
+        } else {
+            std::vector<net::const_buffer> seq(first, first + nbuf);
+            while (written < total) {
+                std::size_t n = socket_->write_some(seq, ec);
+                if (ec) break;
+                written += n;
+                // Drop what went out, keep the rest for the next attempt.
+                std::size_t i = 0;
+                while (i < seq.size() && n >= seq[i].size()) n -= seq[i++].size();
+                seq.erase(seq.begin(), seq.begin() + static_cast<long>(i));
+                if (!seq.empty()) seq.front() += n;
+            }
+        }
+        if (written == total) {
+            lua_pushboolean(L, 1);
+            return 1;
+        }
+        if (!would_block(ec)) return push_fail(L, ec);
+    }
+    // Keep what is left in our own buffer: the Lua strings may be collected while we wait.
+    wbuf_.clear();
+    wpos_ = 0;
+    std::size_t skip = written;
+    for (std::size_t i = 0; i < nbuf; ++i) {
+        const char* p = static_cast<const char*>(first[i].data());
+        std::size_t len = first[i].size();
+        if (skip >= len) {
+            skip -= len;
+            continue;
+        }
+        wbuf_.append(p + skip, len - skip);
+        skip = 0;
+    }
+    wtotal_ = total;
+    // Yield only now that the rest is copied (the next write starts by clearing the buffer, so a
+    // yield that raises inside a call from C leaves nothing behind); commit the wait after it.
+    int suspended = rt_->yield_holding(L, 1);
+    writer_.begin(*rt_, th, this, timeouts_.send);
+    if (fast || tls_) {
+        start_write_wait();
+    } else {
+        ++rt_->stats().pending;
+        write_waiting_ = true;
+        net::post(rt_->io(), [self = shared_from_this()] { self->on_write_ready({}); });
+    }
+    return suspended;
+}
+
+void stream::start_write_wait() {
+    if (write_waiting_) return;
+    write_waiting_ = true;
+    ++rt_->stats().pending;
+#if LASIO_WITH_TLS
+    if (tls_) {
+        net::async_write(tls_->ssl(), net::buffer(wbuf_.data() + wpos_, wbuf_.size() - wpos_),
+                         [self = shared_from_this()](const error_code& ec, std::size_t n) {
+                             self->on_tls_write(ec, n);
+                         });
+        return;
+    }
+#endif
+    socket_->async_wait(socket_type::wait_write, [self = shared_from_this()](const error_code& ec) {
+        self->on_write_ready(ec);
+    });
+}
+
+void stream::on_write_ready(const error_code& ec) {
+    write_waiting_ = false;
+    --rt_->stats().pending;
+    if (closed_) {
+        release_buffers();
+        end_wait_closed(*rt_, writer_);
+    }
+    if (rt_->closing() || closed_ || writer_.th == nullptr) return;
+    error_code wec = ec == net::error::operation_aborted ? error_code() : ec;
+    if (!wec && flush_now(wec)) return finish_write({});
+    if (would_block(wec)) return start_write_wait();
+    finish_write(wec);
+}
+
+void stream::on_tls_write(const error_code& ec, std::size_t n) {
+    write_waiting_ = false;
+    --rt_->stats().pending;
+    wpos_ += n;
+    // A TLS session that failed to write cannot write again (a record may be cut short, and
+    // OpenSSL may wait for a transport that is gone): later writes fail at once with the error.
+    if (ec && ec != net::error::operation_aborted) write_error_ = ec;
+    if (closed_) {
+        release_buffers(); // close() left the buffer to this handler
+        end_wait_closed(*rt_, writer_);
+    }
+    if (rt_->closing() || closed_ || writer_.th == nullptr) return;
+    finish_write(ec);
+}
+
+void stream::finish_write(const error_code& ec) {
+    thread_ptr th = std::move(writer_.th);
+    std::uint32_t token = writer_.token;
+    writer_ = {};
+    wbuf_.clear();
+    wpos_ = 0;
+    if (wbuf_.capacity() > keep_buffer_capacity) std::string().swap(wbuf_);
+    lua_State* co = rt_->claim(*th, token);
+    if (co == nullptr) return;
+    if (ec) push_fail(co, ec);
+    else lua_pushboolean(co, 1);
+    rt_->resume_now(*th);
+}
+
+// --- cancel and close ---------------------------------------------------------------------------
+
+/**
+ * Cancelling uses socket.cancel(), which aborts the other direction's operation too: both
+ * handlers take a bare operation_aborted as "look again" and carry on, so the waiter on the other
+ * side never notices. A per-operation cancellation slot would avoid that at the price of memory
+ * per connection and work per operation.
+ */
+int stream::cancel_wait(light_thread& th, lua_State* co) {
+    if (reader_.th.get() == &th) {
+        reader_ = {};
+        // A cancelled receive has transferred nothing, so no byte is lost. A TLS read stays in
+        // flight and appends what it gets to the buffer for the next reader.
+        if (!tls_) {
+            error_code ec;
+            socket_->cancel(ec);
+        }
+        if (co == nullptr) return 0;
+        return deliver_failure(co, request_, err::timeout);
+    }
+    if (writer_.th.get() == &th) {
+        writer_ = {};
+        std::size_t sent = wtotal_ - (wbuf_.size() - wpos_);
+        if (tls_) {
+            // A TLS record cut in the middle cannot be resumed: the session is over. The write
+            // in flight still reads the buffer: close() leaves it to the write's handler.
+            close();
+        } else {
+            wbuf_.clear();
+            wpos_ = 0;
+            error_code ec;
+            socket_->cancel(ec);
+        }
+        if (co == nullptr) return 0;
+        lua_pushnil(co);
+        lua_pushstring(co, err::timeout);
+        lua_pushinteger(co, static_cast<lua_Integer>(sent));
+        return 3;
+    }
+    return 0;
+}
+
+void stream::close() {
+    if (closed_) return;
+    closed_ = true;
+    --rt_->stats().sockets;
+    error_code ec;
+    if (socket_) socket_->close(ec); // pending waits complete with operation_aborted
+    end_wait_closed(*rt_, reader_);
+    end_wait_closed(*rt_, writer_);
+    release_buffers();
+}
+
+void stream::release_buffers() {
+    // A copy into Lua in progress (see copy_guard) releases the read buffer when it ends; a
+    // TLS write in flight reads the write buffer until its handler runs, which releases it.
+    if (copying_ == 0) {
+        std::string().swap(rbuf_);
+        rpos_ = 0;
+        scanned_ = 0;
+    }
+    if (!write_waiting_) {
+        std::string().swap(wbuf_);
+        wpos_ = 0;
+    }
+}
+
+void stream::release_io() {
+    close();
+    tls_.reset();
+    socket_.reset();
+}
+
+} // namespace lasio

@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: MIT
+// Unix domain stream servers: path endpoints, the stale socket file rule, removal on close.
+#include "net/unix_socket.hpp"
+
+#include "base/errors.hpp"
+#include "base/lua_bridge.hpp"
+#include "net/server.hpp"
+#include "tls/tls_session.hpp"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+
+namespace lasio {
+
+namespace {
+
+error_code last_errno() { return error_code(errno, boost::system::system_category()); }
+
+/**
+ * A socket file left by a process that died cannot be bound again, but removing a file someone
+ * still listens on would silently steal their address. So connect first: refused means stale.
+ */
+error_code clear_stale_socket(const std::string& path, const net::generic::stream_protocol::endpoint& ep) {
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0) return errno == ENOENT ? error_code() : last_errno();
+    if (!S_ISSOCK(st.st_mode)) return net::error::address_in_use; // never remove other files
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return last_errno();
+    int rc = ::connect(fd, ep.data(), static_cast<socklen_t>(ep.size()));
+    int e = rc == 0 ? 0 : errno;
+    ::close(fd);
+    // EAGAIN: a listener whose backlog is full is still a listener.
+    if (rc == 0 || e == EAGAIN || e == EINPROGRESS) return net::error::address_in_use;
+    if (e != ECONNREFUSED) return error_code(e, boost::system::system_category());
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return last_errno();
+    return {};
+}
+
+} // namespace
+
+std::optional<net::generic::stream_protocol::endpoint> unix_endpoint(const std::string& path) {
+    sockaddr_un sa{};
+    if (path.empty() || path.size() >= sizeof sa.sun_path || path.find('\0') != std::string::npos)
+        return std::nullopt;
+    sa.sun_family = AF_UNIX;
+    std::memcpy(sa.sun_path, path.data(), path.size());
+    std::size_t len = offsetof(sockaddr_un, sun_path) + path.size() + 1;
+    return net::generic::stream_protocol::endpoint(&sa, len, 0);
+}
+
+int l_unix_server(lua_State* L) {
+    auto& rt = runtime::from(L);
+    size_t len;
+    const char* p = luaL_checklstring(L, 1, &len);
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TTABLE);
+    int backlog = net::socket_base::max_listen_connections;
+    if (lua_istable(L, 3)) {
+        if (auto b = opt_integer_field(L, 3, "backlog", "unix_server", 1, INT_MAX)) backlog = static_cast<int>(*b);
+    }
+    tls_server_options tls = check_tls_server_options(L, 3, "unix_server");
+    std::string path(p, len);
+    auto ep = unix_endpoint(path);
+    if (!ep) return push_fail(L, "invalid path");
+    error_code ec = clear_stale_socket(path, *ep);
+    if (ec) return push_fail(L, ec);
+    server::acceptor_type acceptor(rt.io());
+    acceptor.open(net::generic::stream_protocol(AF_UNIX, 0), ec);
+    if (!ec) acceptor.bind(*ep, ec);
+    struct stat st{};
+    bool bound = !ec && ::lstat(path.c_str(), &st) == 0;
+    if (!ec) acceptor.listen(backlog, ec);
+    if (ec) {
+        if (bound) ::unlink(path.c_str());
+        return push_fail(L, ec);
+    }
+    lua_pushvalue(L, 2);
+    int handler_ref = ref_value(L);
+    auto s = std::make_shared<server>(rt.shared_from_this(), std::move(acceptor), handler_ref);
+    push_server(L, s);
+    // Remove the file on close, but only if it is still ours (not replaced by another server).
+    s->on_close([path, dev = st.st_dev, ino = st.st_ino] {
+        struct stat now;
+        if (::lstat(path.c_str(), &now) == 0 && now.st_dev == dev && now.st_ino == ino)
+            ::unlink(path.c_str());
+    });
+    use_tls_on_accept(*s, std::move(tls));
+    s->start();
+    return 1;
+}
+
+} // namespace lasio

@@ -1,0 +1,365 @@
+// SPDX-License-Identifier: MIT
+// One runtime per lua_State: the io_context, the light-thread scheduler, deadlines, live objects.
+#pragma once
+
+#include "sched/deadline_queue.hpp"
+#include "sched/light_thread.hpp"
+#include "base/ring_queue.hpp"
+#include "sched/thread_index.hpp"
+
+#include <lua.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace lasio {
+
+namespace net = boost::asio;
+
+class runtime;
+using runtime_ptr = std::shared_ptr<runtime>;
+
+/**
+ * Base of every object that owns Asio I/O objects (sockets, acceptors, resolvers).
+ * The runtime keeps a list of them so that lua_close can release their file descriptors and
+ * destroy their Asio objects before the io_context goes, whatever order Lua finalizes in.
+ */
+class io_object {
+public:
+    explicit io_object(runtime_ptr rt);
+    virtual ~io_object();
+    io_object(const io_object&) = delete;
+    io_object& operator=(const io_object&) = delete;
+
+    /// Closes and destroys the Asio objects without touching Lua or resuming anyone.
+    virtual void release_io() = 0;
+    /// Closes as user code would (waiters get "closed"); used by asio._close_all().
+    virtual void close_from_runtime() = 0;
+
+    runtime& rt() const { return *rt_; }
+
+protected:
+    runtime_ptr rt_;
+
+private:
+    friend class runtime;
+    io_object* prev_ = nullptr;
+    io_object* next_ = nullptr;
+};
+
+/// Live counts reported by asio._stats().
+struct runtime_stats {
+    long threads = 0;
+    long sockets = 0;
+    long servers = 0;
+    long pending = 0; // Asio operations in flight on behalf of Lua
+};
+
+/**
+ * The runtime's Lua userdata, upvalue 1 of every C function of the module. Its __gc (at
+ * lua_close) tears the runtime down and empties rt; the userdata's memory lasts until every
+ * finalizer has run, so a finalizer that calls asio after that finds rt empty and gets an error
+ * instead of a freed runtime.
+ */
+struct runtime_holder {
+    runtime_ptr rt;
+};
+
+class runtime : public std::enable_shared_from_this<runtime> {
+public:
+    /// The runtime of the calling function; raises once lua_close has torn it down.
+    static runtime& from(lua_State* L) {
+        auto* holder = static_cast<runtime_holder*>(lua_touserdata(L, lua_upvalueindex(1)));
+        if (holder->rt == nullptr) closed_error(L);
+        return *holder->rt;
+    }
+    [[noreturn]] static void closed_error(lua_State* L);
+    /// Pushes the runtime's userdata (for C functions' upvalue 1).
+    void push_upvalue(lua_State* L);
+
+    explicit runtime(lua_State* L);
+    ~runtime();
+    runtime(const runtime&) = delete;
+    runtime& operator=(const runtime&) = delete;
+
+    net::io_context& io() { return *io_; }
+    bool closing() const { return closing_; }
+    runtime_stats& stats() { return stats_; }
+    std::size_t deadline_count() const { return deadlines_.size(); }
+    /// A thread of our own for Lua work done from handlers (spawning, the error hook).
+    lua_State* aux() const { return aux_; }
+    /**
+     * 64 KiB shared by all plain sockets for non-blocking reads, never held across a yield; nullptr
+     * while taken. Copying out of it allocates, and a finalizer run by that allocation may read
+     * another socket: it finds the buffer taken and reads elsewhere instead of overwriting it.
+     */
+    char* take_scratch() { return scratch_taken_ ? nullptr : (scratch_taken_ = true, scratch_.get()); }
+    void give_back_scratch() { scratch_taken_ = false; }
+    static constexpr std::size_t scratch_size = 64 * 1024;
+
+    // --- light threads -------------------------------------------------------------------
+    /**
+     * Starts fn(args...) from the top nargs+1 values of L, which it replaces by the new thread's
+     * handle (its coroutine); the first resume is posted. anchors: an index, valid in L, of the
+     * anchor table (push_anchors; a hot caller keeps it as an upvalue), or 0 to look it up.
+     * The thread gets its light_thread record only when something needs one (see promote).
+     */
+    int spawn(lua_State* L, int nargs, int anchors = 0);
+    /// spawn, for callers that need the record at once (to attach state to the thread).
+    light_thread& spawn_with_record(lua_State* L, int nargs);
+    /**
+     * Spawning from Lua (asio.lua, through the FFI: no C API call at all), in two steps around
+     * the caller storing the new coroutine (function and arguments on its stack) in the slot:
+     * reserve_spawn_slot returns a slot (0: out of memory), commit_spawn_slot queues its first
+     * resume (1; 0 when _close_all took the reservation back, -1 out of memory). Until
+     * committed, the slot is nobody's thread and is handed out to nobody else: whatever runs
+     * in between (a debug hook, even one that runs the loop) cannot mistake the slot's previous
+     * coroutine for the new one, nor have the slot reused under the store. A reservation never
+     * committed (the caller raised in between) is taken back by close_all or teardown.
+     */
+    int reserve_spawn_slot() noexcept;
+    int commit_spawn_slot(int anchor) noexcept;
+    /// Pushes the anchor table of live coroutines (for a spawning function's upvalue).
+    void push_anchors(lua_State* L);
+    /// The running light thread if L is it, else raises "<fn>: not called from a light thread".
+    light_thread& current(lua_State* L, const char* fn);
+    /// Whether a light thread is running (its coroutine, or one it resumed, is calling).
+    bool in_light_thread() const { return running_co_ != nullptr; }
+    /// The coroutine of the running light thread, or nullptr.
+    lua_State* running_coroutine() const { return running_co_; }
+    /// The live light thread whose coroutine is co, if any (given a record if it had none).
+    light_thread* find(lua_State* co);
+
+    /**
+     * Marks th as waiting (on target, or on nothing for sleep/park/join) with an optional
+     * timeout in seconds (< 0: none) and returns the token completions must present.
+     * The caller calls lua_yield(L, 0) first and returns its value after this: lua_yield raises
+     * where the coroutine cannot yield (inside a call from C), and must do so before any wait
+     * is committed.
+     */
+    std::uint32_t begin_wait(light_thread& th, wait_kind kind, wait_target* target, double timeout);
+    /**
+     * Yields the running thread L for a wait on the object at idx (its userdata), keeping that
+     * userdata on the suspended stack until the wait ends: lua_yield drops the call's own
+     * arguments from what the collector sees, and they are often the object's only reference.
+     * Raises where L cannot yield; call it before committing the wait, and return its value.
+     */
+    int yield_holding(lua_State* L, int idx) {
+        lua_pushvalue(L, idx);
+        return lua_yield(L, 1);
+    }
+    /**
+     * Claims the end of th's wait for the completion holding token: returns the stack the
+     * results go on, or nullptr when the wait already ended (a stale completion). Every claim
+     * ends with resume_now or make_ready, which move the results onto th's own stack.
+     *
+     * The results do not go straight onto th's stack: pushing allocates, an allocation may run
+     * finalizers, and a finalizer may kill th (or close what it waits on) before the results are
+     * complete. th's stack is touched only when it is handed the finished results, with no
+     * allocation in between; a thread killed meanwhile gets nothing and is never resumed.
+     */
+    lua_State* claim(light_thread& th, std::uint32_t token);
+    /// Resumes a claimed thread now; only from an Asio handler, never from Lua or __gc.
+    void resume_now(light_thread& th) {
+        if (hand_over(th)) resume(th);
+    }
+    /// Queues a claimed thread to run with its results. Safe from anywhere.
+    void make_ready(light_thread& th) {
+        if (hand_over(th)) enqueue(th.anchor_);
+    }
+    /// Yields the running thread with the top nresults values as what its call returns, later.
+    int bounce(lua_State* L, light_thread& th, int nresults);
+
+    /// Whether a call may return at once without yielding (bounds one thread's monopoly).
+    bool take_fast_path() { return fast_budget_ > 0 ? (--fast_budget_, true) : false; }
+    /// Closes obj (as close() would) should th end by raising: an accept handler's connection.
+    void close_on_error(light_thread& th, std::weak_ptr<io_object> obj) {
+        th.closes_on_error_ = std::move(obj);
+    }
+    /// Registers joiner (now waiting with token) to be resumed with target's results.
+    void add_joiner(light_thread& target, light_thread& joiner, std::uint32_t token);
+    /// Ends th at its current wait; joiners get false, "killed". No-op when already dead.
+    void kill(light_thread& th);
+
+    // --- loop ----------------------------------------------------------------------------
+    void stop() {
+        stop_requested_ = true;
+        io_->stop();
+    }
+    /**
+     * Runs handlers until no work is left (or stop); mode: 0 run, 1 poll, 2 poll then run for
+     * up to timeout seconds. Returns the number of handlers run.
+     */
+    std::size_t run(int mode, double timeout);
+    /// After run(2, ...): whether work may remain (an asio.stop() cut it short, or it timed out).
+    bool work_may_remain() const { return stop_requested_ || !io_->stopped(); }
+    /// Whether run() is on the stack (its handlers may call Lua: error handlers, finalizers).
+    bool in_loop() const { return in_loop_; }
+
+    // --- errors ---------------------------------------------------------------------------
+    void set_error_handler(lua_State* L, int idx);
+    /// Hands the message on top of aux() to the error handler (default: stderr) and pops it.
+    void report_error();
+
+    // --- objects --------------------------------------------------------------------------
+    /**
+     * Keeps obj alive until the loop's next turn. A finalizer runs inside whatever allocation
+     * triggered it, and a script may call __gc by hand: either may drop the last reference to
+     * an object one of whose methods is still running below it (reading an option table,
+     * copying a read into a string). Destroying it later, from the loop, never pulls an
+     * object from under a running call.
+     */
+    void release_later(std::shared_ptr<void> obj);
+    void attach(io_object& obj);
+    void detach(io_object& obj);
+    /// Kills every thread and closes every object (asio._close_all, after a failed test).
+    void close_all();
+    /// Called from the runtime userdata's __gc (lua_close): releases everything, runs no Lua.
+    void teardown();
+
+private:
+    /**
+     * Every live thread's coroutine is anchored in a slot of the anchor table; the slot also
+     * says whether the thread has a record yet. A thread that starts, runs and returns without
+     * waiting on anything (the common short task) never gets one: no allocation, no index entry.
+     * generation changes whenever the slot is freed, so a ready-queue entry naming a slot that
+     * has since changed hands is recognised as stale without touching the coroutine.
+     */
+    struct anchor_slot {
+        lua_State* co = nullptr;
+        light_thread* th = nullptr;
+        std::uint32_t generation = 0;
+        // The list of threads queued for their first resume without a record: find promotes
+        // them when a handle misses. prev < 0: not in the list; 0 ends it (slot 0 is unused).
+        int prev_unstarted = -1;
+        int next_unstarted = 0;
+        bool reserved = false;
+    };
+    struct ready_entry {
+        int anchor;
+        std::uint32_t generation;
+    };
+
+    int take_anchor_slot();
+    void drop_reservations();
+    /// io_context::poll, with at most one drain of the ready queue.
+    std::size_t poll_ready();
+    void queue_first_resume(int anchor);
+    /// The coroutine anchored in a live slot (read from the table if spawned from Lua).
+    lua_State* slot_coroutine(int anchor);
+    /// Gives a record to every thread still queued for its first resume.
+    void promote_unstarted();
+    void unlink_unstarted(anchor_slot& slot);
+    void free_anchor_slot(int anchor, bool may_keep_coroutine = false);
+    void clear_anchor_slot(int anchor);
+    /// Clears stale anchor slots (ended coroutines still in the table) beyond keep.
+    void clear_stale_anchors(std::size_t keep);
+    /// Gives the thread in slot anchor its record (status as running_ or ready says).
+    light_thread& promote(int anchor);
+    void enqueue(int anchor) {
+        ready_.push_back(ready_entry{anchor, slots_[anchor].generation});
+        if (!drain_posted_) post_drain();
+    }
+    void run_recordless(int anchor);
+    /// Moves a claimed thread's results onto its stack; false (results dropped) if it died.
+    bool hand_over(light_thread& th);
+    /// Resumes th, whose stack holds what its call returns.
+    void resume(light_thread& th);
+    struct running_state {
+        lua_State* co;
+        int anchor;
+        light_thread* th;
+    };
+    /// Makes co (slot anchor, record th if any) the running thread; returns what was before.
+    running_state enter(lua_State* co, int anchor, light_thread* th);
+    void leave(const running_state& outer);
+    void after_resume(light_thread& th, int rc);
+    void finish(light_thread& th, int resume_status);
+    /// The message of the error object on top of the dead coroutine co (which is left as is).
+    std::string describe_error(lua_State* co);
+    /// Ends th's life as a light thread: marks its coroutine with how, wakes joiners, releases.
+    void end(light_thread& th, thread_outcome how);
+
+    void wake_joiners(light_thread& th) {
+        if (!th.joiners_.empty()) wake_all_joiners(th);
+    }
+    void wake_all_joiners(light_thread& th);
+    void release(light_thread& th);
+    /// Posts drain_ready; only when !drain_posted_.
+    void post_drain();
+    void drain_ready();
+    void arm_timer();
+    void forget_deadline(light_thread& th) {
+        if (th.heap_index_ != light_thread::npos) remove_deadline(th);
+    }
+    void remove_deadline(light_thread& th);
+    void on_deadlines();
+    void fire_timeout(light_thread& th);
+
+    lua_State* aux_;
+    int aux_ref_;
+    lua_State* anchors_; // slot 1: the anchor table of live coroutines; never runs Lua
+    int anchors_ref_;
+    lua_State* results_; // results of claimed waits, stacked LIFO until handed over
+    int results_ref_;
+    std::vector<anchor_slot> slots_{1}; // by anchor; slot 0 unused (Lua arrays start at 1)
+    std::vector<int> free_anchors_;  // slots whose table entry is nil
+    std::vector<int> stale_anchors_; // free slots still holding an ended coroutine
+    int reserved_count_ = 0; // slots reserve_spawn_slot gave out, not yet committed
+    int unstarted_head_ = 0;
+    bool draining_ = false;
+    bool polling_ = false;        // inside poll_ready: drain_ready defers its next post
+    bool drain_deferred_ = false;
+    thread_index index_;
+    int error_handler_ref_ = LUA_NOREF;
+    bool closing_ = false;
+    bool drain_posted_ = false;
+    bool in_loop_ = false;
+    bool stop_requested_ = false;
+    int fast_budget_ = 0;
+    lua_State* running_co_ = nullptr;
+    int running_anchor_ = 0;
+    light_thread* running_ = nullptr; // the running thread's record, if it has one yet
+    thread_ptr promoted_running_;      // a record promote gave the running thread
+    io_object* objects_ = nullptr;    // intrusive list of live I/O objects
+    std::vector<std::shared_ptr<void>> released_; // see release_later
+    bool release_posted_ = false;
+    runtime_stats stats_;
+    ring_queue<ready_entry> ready_;
+    deadline_queue deadlines_;
+    bool timer_armed_ = false;
+    steady_clock::time_point armed_for_{};
+    std::uint64_t timer_generation_ = 0;
+    std::unique_ptr<char[]> scratch_;
+    bool scratch_taken_ = false;
+    std::optional<net::io_context> io_;
+    std::optional<net::steady_timer> timer_;
+};
+
+/// The runtime's scratch buffer for one scope (nullptr when another scope holds it).
+class scratch_lease {
+public:
+    explicit scratch_lease(runtime& rt) : rt_(rt), buf_(rt.take_scratch()) {}
+    ~scratch_lease() {
+        if (buf_ != nullptr) rt_.give_back_scratch();
+    }
+    scratch_lease(const scratch_lease&) = delete;
+    scratch_lease& operator=(const scratch_lease&) = delete;
+    char* get() const { return buf_; }
+
+private:
+    runtime& rt_;
+    char* buf_;
+};
+
+/// Pushes the module's runtime for L, creating it on first use (luaopen_asio_core).
+runtime& open_runtime(lua_State* L);
+
+} // namespace lasio
