@@ -76,6 +76,7 @@ fi
 mkdir -p build/asio && cp build/release/asio/core.so build/asio/core.so && ln -sfn ../lua build/lua
 
 run_specs release release
+check "src/ compiles for Windows (mingw-w64, syntax only)" bash tools/mingw_check.sh
 check "examples" run_examples
 check "luarocks make + require from another directory" rock_install
 

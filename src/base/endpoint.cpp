@@ -2,10 +2,7 @@
 // Lua <-> endpoint conversions.
 #include "base/endpoint.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/un.h>
+#include "base/socket_headers.hpp"
 
 #include <cstdlib>
 #include <cstring>

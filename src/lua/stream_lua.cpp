@@ -9,8 +9,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/socket_base.hpp>
 
-#include <netinet/in.h>
-#include <sys/socket.h>
+#include "base/socket_headers.hpp"
 
 #include <algorithm>
 #include <climits>
@@ -142,7 +141,7 @@ int l_original_dst(lua_State* L) {
     constexpr int so_original_dst = 80;
     sockaddr_storage sa{};
     socklen_t len = sizeof sa;
-    int fd = s.socket().native_handle();
+    native_socket fd = s.socket().native_handle();
     error_code ec;
     int family = s.socket().local_endpoint(ec).protocol().family();
     int rc = -1;

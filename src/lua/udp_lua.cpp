@@ -3,12 +3,12 @@
 #include "base/endpoint.hpp"
 #include "base/lua_bridge.hpp"
 #include "net/resolve.hpp"
-#include "lua/socket_options.hpp"
+#include "lua/options.hpp"
 #include "net/udp_socket.hpp"
 
 #include <boost/asio/ip/multicast.hpp>
 
-#include <sys/socket.h>
+#include "base/socket_headers.hpp"
 
 #include <climits>
 

@@ -7,7 +7,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 
-#include <sys/socket.h>
+#include "base/socket_headers.hpp"
 
 #include <algorithm>
 #include <optional>

@@ -5,7 +5,7 @@
 #include "base/endpoint.hpp"
 #include "base/errors.hpp"
 #include "base/lua_bridge.hpp"
-#include "lua/socket_options.hpp"
+#include "lua/options.hpp"
 #include "net/stream.hpp"
 #include "tls/tls_session.hpp"
 

@@ -7,8 +7,7 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/post.hpp>
 
-#include <sys/socket.h>
-#include <sys/uio.h>
+#include "base/socket_headers.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -46,11 +45,23 @@ int udp_socket::try_receive(std::size_t max, bool with_source, Stack&& stack) {
         own.reset(new char[size]);
         buf = own.get();
     }
-    sockaddr_storage from{};
+#if defined(_WIN32)
+    // Winsock reports a cut datagram as WSAEMSGSIZE, with the buffer filled.
+    endpoint_type sender;
+    error_code ec;
+    std::size_t n = socket_->receive_from(net::buffer(buf, size), sender, 0, ec);
+    bool truncated = ec == net::error::message_size;
+    if (truncated) n = size;
+    else if (would_block(ec)) return 0;
+    else if (ec) return push_fail(stack(), ec);
+    const void* from = sender.data();
+    std::size_t from_len = sender.size();
+#else
+    sockaddr_storage from_storage{};
     iovec iov{buf, size};
     msghdr msg{};
-    msg.msg_name = &from;
-    msg.msg_namelen = sizeof from;
+    msg.msg_name = &from_storage;
+    msg.msg_namelen = sizeof from_storage;
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
     ssize_t n;
@@ -62,16 +73,20 @@ int udp_socket::try_receive(std::size_t max, bool with_source, Stack&& stack) {
         if (would_block(ec)) return 0;
         return push_fail(stack(), ec);
     }
+    bool truncated = (msg.msg_flags & MSG_TRUNC) != 0;
+    const void* from = &from_storage;
+    std::size_t from_len = msg.msg_namelen;
+#endif
     lua_State* L = stack();
     int results = 0;
-    if (msg.msg_flags & MSG_TRUNC) {
+    if (truncated) {
         lua_pushnil(L);
         lua_pushstring(L, "message too long");
         results = 2;
     }
     lua_pushlstring(L, buf, static_cast<std::size_t>(n));
     ++results;
-    if (with_source) results += push_endpoint(L, &from, msg.msg_namelen);
+    if (with_source) results += push_endpoint(L, from, from_len);
     return results;
 }
 

@@ -7,20 +7,25 @@
 #include "net/server.hpp"
 #include "tls/tls_session.hpp"
 
+#include "base/socket_headers.hpp"
+
+#if !defined(_WIN32)
 #include <fcntl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
+#endif
 
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <filesystem>
+#include <functional>
 
 namespace lasio {
 
 namespace {
 
+#if !defined(_WIN32)
 error_code last_errno() { return error_code(errno, boost::system::system_category()); }
 
 /**
@@ -42,6 +47,42 @@ error_code clear_stale_socket(const std::string& path, const net::generic::strea
     if (::unlink(path.c_str()) != 0 && errno != ENOENT) return last_errno();
     return {};
 }
+
+/// Identifies the file at path (device and inode), or nullopt when there is none.
+std::optional<std::pair<dev_t, ino_t>> file_identity(const std::string& path) {
+    struct stat st{};
+    if (::lstat(path.c_str(), &st) != 0) return std::nullopt;
+    return std::make_pair(st.st_dev, st.st_ino);
+}
+
+void remove_file(const std::string& path) { ::unlink(path.c_str()); }
+#else
+// Windows (10 and later) keeps an AF_UNIX socket's file too. Without lstat's socket type and
+// inode, a file there is taken for stale only when nobody accepts on it.
+error_code clear_stale_socket(const std::string& path, const net::generic::stream_protocol::endpoint& ep) {
+    std::error_code fec;
+    if (!std::filesystem::exists(path, fec)) return {};
+    net::io_context probe_ctx;
+    net::generic::stream_protocol::socket probe(probe_ctx);
+    error_code ec;
+    probe.connect(ep, ec);
+    if (!ec) return net::error::address_in_use;
+    if (ec != net::error::connection_refused) return ec;
+    std::filesystem::remove(path, fec);
+    return {};
+}
+
+std::optional<std::pair<std::uintmax_t, std::uintmax_t>> file_identity(const std::string& path) {
+    std::error_code fec;
+    if (!std::filesystem::exists(path, fec)) return std::nullopt;
+    return std::make_pair(std::uintmax_t{0}, std::uintmax_t{0});
+}
+
+void remove_file(const std::string& path) {
+    std::error_code fec;
+    std::filesystem::remove(path, fec);
+}
+#endif
 
 } // namespace
 
@@ -74,11 +115,10 @@ int l_unix_server(lua_State* L) {
     server::acceptor_type acceptor(rt.io());
     acceptor.open(net::generic::stream_protocol(AF_UNIX, 0), ec);
     if (!ec) acceptor.bind(*ep, ec);
-    struct stat st{};
-    bool bound = !ec && ::lstat(path.c_str(), &st) == 0;
+    auto identity = ec ? std::nullopt : file_identity(path);
     if (!ec) acceptor.listen(backlog, ec);
     if (ec) {
-        if (bound) ::unlink(path.c_str());
+        if (identity) remove_file(path);
         return push_fail(L, ec);
     }
     lua_pushvalue(L, 2);
@@ -86,10 +126,8 @@ int l_unix_server(lua_State* L) {
     auto s = std::make_shared<server>(rt.shared_from_this(), std::move(acceptor), handler_ref);
     push_server(L, s);
     // Remove the file on close, but only if it is still ours (not replaced by another server).
-    s->on_close([path, dev = st.st_dev, ino = st.st_ino] {
-        struct stat now;
-        if (::lstat(path.c_str(), &now) == 0 && now.st_dev == dev && now.st_ino == ino)
-            ::unlink(path.c_str());
+    s->on_close([path, identity] {
+        if (identity && file_identity(path) == identity) remove_file(path);
     });
     use_tls_on_accept(*s, std::move(tls));
     s->start();

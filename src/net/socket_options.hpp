@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: MIT
-// Options given when a socket is created (asio.connect / asio.server option tables).
+// Options given when a socket is created (asio.connect / asio.server), and applying them.
 #pragma once
 
+#include "base/socket_headers.hpp"
 #include "net/stream.hpp"
-
-#include <lua.hpp>
 
 #include <memory>
 #include <optional>
@@ -33,13 +32,8 @@ struct connect_options {
     std::optional<std::string> server_name; // SNI and verified name; default: the host
 };
 
-/// Reads the option table at idx (nil or none: defaults); raises on wrong types or unknown keys.
-connect_options check_connect_options(lua_State* L, int idx, const char* fn);
-/// Reads only the socket options of the table at idx.
-socket_options check_socket_options(lua_State* L, int idx, const char* fn);
-
 /// Applies o to an open descriptor; the first failure is returned.
-error_code apply_socket_options(int fd, const socket_options& o);
+error_code apply_socket_options(native_socket fd, const socket_options& o);
 
 /// Binds s to a local IP literal (port 0) before connecting.
 error_code bind_local(stream::socket_type& s, const std::string& ip, bool v6);

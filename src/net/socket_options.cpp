@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: MIT
+// Socket options set before bind/connect, and the local bind of a connecting socket.
+#include "net/socket_options.hpp"
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <cerrno>
+
+namespace lasio {
+
+namespace {
+
+error_code set_int(native_socket fd, int level, int name, int value) {
+    // Winsock takes the value as const char*.
+    if (::setsockopt(fd, level, name, reinterpret_cast<const char*>(&value), sizeof value) == 0) return {};
+    return error_code(errno, boost::system::system_category());
+}
+
+} // namespace
+
+error_code apply_socket_options(native_socket fd, const socket_options& o) {
+    error_code ec;
+    if (o.reuseaddr && (ec = set_int(fd, SOL_SOCKET, SO_REUSEADDR, *o.reuseaddr))) return ec;
+#ifdef SO_REUSEPORT
+    if (o.reuseport && (ec = set_int(fd, SOL_SOCKET, SO_REUSEPORT, *o.reuseport))) return ec;
+#endif
+    if (o.nodelay && (ec = set_int(fd, IPPROTO_TCP, TCP_NODELAY, *o.nodelay))) return ec;
+#ifdef __linux__
+    if (o.transparent && (ec = set_int(fd, SOL_IP, IP_TRANSPARENT, *o.transparent))) return ec;
+    if (o.mark && (ec = set_int(fd, SOL_SOCKET, SO_MARK, *o.mark))) return ec;
+    if (o.bindtodevice) {
+        const std::string& dev = *o.bindtodevice;
+        if (::setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, dev.c_str(),
+                         static_cast<socklen_t>(dev.size())) != 0)
+            return error_code(errno, boost::system::system_category());
+    }
+#endif
+    return ec;
+}
+
+error_code bind_local(stream::socket_type& s, const std::string& ip, bool v6) {
+    error_code ec;
+    auto addr = net::ip::make_address(ip, ec);
+    if (ec) return ec;
+    if (addr.is_v6() != v6) return net::error::address_family_not_supported;
+    net::ip::tcp::endpoint ep(addr, 0);
+    s.bind(net::generic::stream_protocol::endpoint(ep.data(), ep.size(), IPPROTO_TCP), ec);
+    return ec;
+}
+
+} // namespace lasio
