@@ -2,9 +2,10 @@
 // luaopen_asio_core: the module table of one lua_State's runtime, and the loop functions.
 #include "net/connect.hpp"
 #include "base/lua_bridge.hpp"
+#include "lua/thread_lua.hpp"
 #include "net/resolve.hpp"
 #include "sched/runtime.hpp"
-#include "net/server.hpp"
+#include "lua/server_lua.hpp"
 #include "net/stream.hpp"
 #include "tls/tls_context.hpp"
 #include "net/udp_socket.hpp"

@@ -61,17 +61,5 @@ private:
     std::vector<std::function<void()>> close_actions_;
 };
 
-inline constexpr char server_metatable[] = "asio.server";
-
-struct server_handle {
-    std::shared_ptr<server> s;
-};
-
-/// Pushes a new server userdata owning s (the metatable is keyed by this file's name string).
-void push_server(lua_State* L, std::shared_ptr<server> s);
-/// holder, err = asio.server(ip, port, handler [, options])
-int l_server(lua_State* L);
-/// Registers the server metatable.
-void open_server(lua_State* L, runtime& rt);
 
 } // namespace lasio

@@ -110,13 +110,5 @@ thread_outcome ended_outcome(lua_State* co);
 /// Pushes onto L what join returns for the ended thread co: true, results... | false, err.
 int push_ended_outcome(lua_State* co, lua_State* L);
 
-/**
- * Replaces the C spawn_light_thread on top of L by asio/spawn.lua's (Lua on the FFI), when that
- * module loads and the FFI is there; leaves it otherwise.
- */
-void push_lua_spawn(lua_State* L, runtime& rt);
-/// Gives coroutines the handle methods (join/kill/status) and adds spawn/current/park/wake/
-/// sleep/... to the table on top.
-void open_light_thread(lua_State* L, runtime& rt);
 
 } // namespace lasio

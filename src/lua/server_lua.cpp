@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: MIT
+// Lua bindings of servers: asio.server, asio.unix_server and the server methods.
+#include "lua/server_lua.hpp"
+
+#include "base/endpoint.hpp"
+#include "base/errors.hpp"
+#include "base/lua_bridge.hpp"
+#include "lua/options.hpp"
+#include "net/stream.hpp"
+#include "net/unix_socket.hpp"
+#include "tls/tls_session.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include <climits>
+
+namespace lasio {
+
+namespace {
+
+server& check_server(lua_State* L, int idx) {
+    return *check_object<server_handle>(L, idx, server_metatable).s;
+}
+
+int l_server_close(lua_State* L) {
+    check_server(L, 1).close();
+    return 0;
+}
+
+int l_server_local_address(lua_State* L) {
+    server& s = check_server(L, 1);
+    if (s.closed()) return push_fail(L, err::closed);
+    error_code ec;
+    auto ep = s.acceptor().local_endpoint(ec);
+    if (ec) return push_fail(L, ec);
+    return push_endpoint(L, ep);
+}
+
+int l_server_tostring(lua_State* L) {
+    server& s = check_server(L, 1);
+    lua_pushfstring(L, "asio.server (%s%p)", s.closed() ? "closed, " : "", static_cast<void*>(&s));
+    return 1;
+}
+
+int l_server_gc(lua_State* L) {
+    auto* h = finalizable_object<server_handle>(L, 1, server_metatable);
+    if (h == nullptr) return 0;
+    if (h->s) {
+        h->s->close();
+        h->s->rt().release_later(std::move(h->s));
+    }
+    destroy_object<server_handle>(L, 1);
+    return 0;
+}
+
+const luaL_Reg server_methods[] = {
+    {"close", l_server_close},
+    {"local_address", l_server_local_address},
+    {"__tostring", l_server_tostring},
+    {"__gc", l_server_gc},
+    {nullptr, nullptr},
+};
+
+} // namespace
+
+int l_server(lua_State* L) {
+    auto& rt = runtime::from(L);
+    size_t len;
+    const char* ip = luaL_checklstring(L, 1, &len);
+    auto port = check_port(L, 2, "server");
+    luaL_checktype(L, 3, LUA_TFUNCTION);
+    if (!lua_isnoneornil(L, 4)) luaL_checktype(L, 4, LUA_TTABLE);
+    socket_options opts = check_socket_options(L, 4, "server");
+    tls_server_options tls = check_tls_server_options(L, 4, "server");
+    int backlog = net::socket_base::max_listen_connections;
+    if (lua_istable(L, 4)) {
+        if (auto b = opt_integer_field(L, 4, "backlog", "server", 1, INT_MAX)) backlog = static_cast<int>(*b);
+    }
+    if (!port) return push_fail(L, "invalid port");
+    auto addr = parse_ip(std::string_view(ip, len));
+    if (!addr) return push_fail(L, "invalid address");
+    error_code ec;
+    net::ip::tcp::endpoint ep(*addr, *port);
+    server::acceptor_type acceptor(rt.io());
+    acceptor.open(net::generic::stream_protocol(ep.protocol().family(), IPPROTO_TCP), ec);
+    if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) ec = apply_socket_options(acceptor.native_handle(), opts);
+    if (!ec) acceptor.bind(to_generic(ep), ec);
+    if (!ec) acceptor.listen(backlog, ec);
+    if (ec) return push_fail(L, ec);
+    lua_pushvalue(L, 3);
+    int handler_ref = ref_value(L);
+    auto s = std::make_shared<server>(rt.shared_from_this(), std::move(acceptor), handler_ref);
+    new_object<server_handle>(L, server_metatable, server_handle{s});
+    use_tls_on_accept(*s, std::move(tls));
+    s->start();
+    return 1;
+}
+
+void push_server(lua_State* L, std::shared_ptr<server> s) {
+    new_object<server_handle>(L, server_metatable, server_handle{std::move(s)});
+}
+
+void open_server(lua_State* L, runtime& rt) {
+    rt.push_upvalue(L);
+    register_metatable(L, server_metatable, server_methods);
+}
+
+
+int l_unix_server(lua_State* L) {
+    auto& rt = runtime::from(L);
+    size_t len;
+    const char* p = luaL_checklstring(L, 1, &len);
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TTABLE);
+    int backlog = net::socket_base::max_listen_connections;
+    if (lua_istable(L, 3)) {
+        if (auto b = opt_integer_field(L, 3, "backlog", "unix_server", 1, INT_MAX)) backlog = static_cast<int>(*b);
+    }
+    tls_server_options tls = check_tls_server_options(L, 3, "unix_server");
+    std::string path(p, len);
+    auto ep = unix_endpoint(path);
+    if (!ep) return push_fail(L, "invalid path");
+    error_code ec = clear_stale_socket(path, *ep);
+    if (ec) return push_fail(L, ec);
+    server::acceptor_type acceptor(rt.io());
+    acceptor.open(net::generic::stream_protocol(AF_UNIX, 0), ec);
+    if (!ec) acceptor.bind(*ep, ec);
+    auto identity = ec ? std::nullopt : file_identity(path);
+    if (!ec) acceptor.listen(backlog, ec);
+    if (ec) {
+        if (identity) remove_file(path);
+        return push_fail(L, ec);
+    }
+    lua_pushvalue(L, 2);
+    int handler_ref = ref_value(L);
+    auto s = std::make_shared<server>(rt.shared_from_this(), std::move(acceptor), handler_ref);
+    push_server(L, s);
+    // Remove the file on close, but only if it is still ours (not replaced by another server).
+    s->on_close([path, identity] {
+        if (identity && file_identity(path) == identity) remove_file(path);
+    });
+    use_tls_on_accept(*s, std::move(tls));
+    s->start();
+    return 1;
+}
+
+} // namespace lasio
