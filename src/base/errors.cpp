@@ -26,16 +26,16 @@ std::string error_string(const error_code& ec) {
     if (ec == net::ssl::error::stream_truncated) return err::closed;
     // What OpenSSL reports after the session broke (a corrupt record, say) without an OS error.
     if (ec == net::ssl::error::unspecified_system_error || ec == net::ssl::error::unexpected_result)
-        return "tls error";
+        return err::tls_error;
     if (ec.category() == e::get_ssl_category()) {
         switch (ERR_GET_REASON(static_cast<unsigned long>(ec.value()))) {
         case SSL_R_CERTIFICATE_VERIFY_FAILED:
-            return "certificate verify failed";
+            return err::certificate_verify_failed;
         case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
         case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
-            return "certificate required";
+            return err::certificate_required;
         default:
-            return "tls error";
+            return err::tls_error;
         }
     }
 #endif
@@ -45,16 +45,16 @@ std::string error_string(const error_code& ec) {
     if (ec == e::broken_pipe) return "broken pipe";
     if (ec == e::host_not_found || ec == e::host_not_found_try_again || ec == e::no_data ||
         ec == e::no_recovery)
-        return "host not found";
-    if (ec == e::service_not_found) return "invalid port";
+        return err::host_not_found;
+    if (ec == e::service_not_found) return err::invalid_port;
     if (ec == e::address_in_use) return "address in use";
-    if (ec == e::address_family_not_supported) return "address family not supported";
+    if (ec == e::address_family_not_supported) return err::family_not_supported;
     if (ec == e::network_unreachable) return "network unreachable";
     if (ec == e::host_unreachable) return "host unreachable";
     if (ec == e::access_denied) return "permission denied";
     if (ec == e::no_descriptors) return "too many open files";
     if (ec == e::invalid_argument) return "invalid argument";
-    if (ec == e::message_size) return "message too long";
+    if (ec == e::message_size) return err::message_too_long;
     if (ec.value() == EADDRNOTAVAIL && ec.category() == boost::system::system_category())
         return "address not available";
     std::string msg = ec.message();

@@ -13,12 +13,34 @@ namespace lasio {
 
 using error_code = boost::system::error_code;
 
-/// Strings scripts compare against; pinned by spec/errors_spec.lua and listed in the README.
+/**
+ * Every short error string the module returns itself, in one place: scripts compare against
+ * them (spec/errors_spec.lua pins them; the README lists them). Errors of the system, the
+ * resolver and OpenSSL are mapped to strings by error_string, in errors.cpp.
+ */
 namespace err {
 inline constexpr const char* closed = "closed";
 inline constexpr const char* timeout = "timeout";
 inline constexpr const char* too_long = "too long";
 inline constexpr const char* killed = "killed";
+inline constexpr const char* busy = "busy";
+inline constexpr const char* invalid_address = "invalid address";
+inline constexpr const char* invalid_port = "invalid port";
+inline constexpr const char* invalid_path = "invalid path";
+inline constexpr const char* host_not_found = "host not found";
+inline constexpr const char* family_not_supported = "address family not supported";
+inline constexpr const char* not_available = "not available";
+inline constexpr const char* not_connected = "not connected";
+inline constexpr const char* message_too_long = "message too long";
+inline constexpr const char* clear_text_buffered = "clear text still buffered";
+inline constexpr const char* tls_error = "tls error";
+inline constexpr const char* handshake_failed = "handshake failed";
+inline constexpr const char* certificate_verify_failed = "certificate verify failed";
+inline constexpr const char* certificate_required = "certificate required";
+inline constexpr const char* invalid_certificate = "invalid certificate";
+inline constexpr const char* invalid_key = "invalid key";
+inline constexpr const char* invalid_ca = "invalid ca";
+inline constexpr const char* key_mismatch = "key does not match certificate";
 } // namespace err
 
 /// A non-blocking call found nothing to do now.

@@ -32,13 +32,13 @@ void refuse_inside_light_thread(lua_State* L, const char* fn) {
 
 int l_run(lua_State* L) {
     refuse_inside_light_thread(L, "run");
-    runtime::from(L).run(0, 0);
+    runtime::from(L).run();
     return 0;
 }
 
 int l_poll(lua_State* L) {
     refuse_inside_light_thread(L, "poll");
-    lua_pushinteger(L, static_cast<lua_Integer>(runtime::from(L).run(1, 0)));
+    lua_pushinteger(L, static_cast<lua_Integer>(runtime::from(L).poll()));
     return 1;
 }
 
@@ -47,7 +47,7 @@ int l_run_once(lua_State* L) {
     if (!(timeout >= 0)) luaL_argerror(L, 1, "timeout must be >= 0");
     refuse_inside_light_thread(L, "run_once");
     auto& rt = runtime::from(L);
-    rt.run(2, timeout);
+    rt.run_for(timeout);
     lua_pushboolean(L, rt.work_may_remain());
     return 1;
 }

@@ -76,9 +76,9 @@ int l_server(lua_State* L) {
     if (lua_istable(L, 4)) {
         if (auto b = opt_integer_field(L, 4, "backlog", "server", 1, INT_MAX)) backlog = static_cast<int>(*b);
     }
-    if (!port) return push_fail(L, "invalid port");
+    if (!port) return push_fail(L, err::invalid_port);
     auto addr = parse_ip(std::string_view(ip, len));
-    if (!addr) return push_fail(L, "invalid address");
+    if (!addr) return push_fail(L, err::invalid_address);
     error_code ec;
     net::ip::tcp::endpoint ep(*addr, *port);
     server::acceptor_type acceptor(rt.io());
@@ -120,7 +120,7 @@ int l_unix_server(lua_State* L) {
     tls_server_options tls = check_tls_server_options(L, 3, "unix_server");
     std::string path(p, len);
     auto ep = unix_endpoint(path);
-    if (!ep) return push_fail(L, "invalid path");
+    if (!ep) return push_fail(L, err::invalid_path);
     error_code ec = clear_stale_socket(path, *ep);
     if (ec) return push_fail(L, ec);
     server::acceptor_type acceptor(rt.io());

@@ -148,10 +148,10 @@ int l_original_dst(lua_State* L) {
     if (!ec && family == AF_INET) rc = ::getsockopt(fd, SOL_IP, so_original_dst, &sa, &len);
     else if (!ec && family == AF_INET6) rc = ::getsockopt(fd, SOL_IPV6, so_original_dst, &sa, &len);
     // No conntrack entry (ENOENT), no NAT support loaded (ENOPROTOOPT), or not an IP socket.
-    if (rc != 0) return push_fail(L, "not available");
+    if (rc != 0) return push_fail(L, err::not_available);
     return push_endpoint(L, &sa, len);
 #else
-    return push_fail(L, "not available");
+    return push_fail(L, err::not_available);
 #endif
 }
 

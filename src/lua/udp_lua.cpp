@@ -57,8 +57,8 @@ int l_udp_sendto(lua_State* L) {
     auto ip = check_ip(L, 3);
     auto port = check_port(L, 4, "sendto");
     light_thread& th = rt.current(L, "sendto");
-    if (!ip) return push_fail(L, "invalid address");
-    if (!port || *port == 0) return push_fail(L, "invalid port");
+    if (!ip) return push_fail(L, err::invalid_address);
+    if (!port || *port == 0) return push_fail(L, err::invalid_port);
     udp::endpoint to(*ip, *port);
     return u.send(L, th, data, &to);
 }
@@ -103,8 +103,8 @@ int l_udp_connect(lua_State* L) {
     size_t len;
     const char* host = luaL_checklstring(L, 2, &len);
     auto port = check_port(L, 3, "connect");
-    if (!port || *port == 0) return push_fail(L, "invalid port");
-    if (!could_name_host(std::string_view(host, len))) return push_fail(L, "host not found");
+    if (!port || *port == 0) return push_fail(L, err::invalid_port);
+    if (!could_name_host(std::string_view(host, len))) return push_fail(L, err::host_not_found);
     std::string name(host, len);
     error_code ec;
     auto literal = net::ip::make_address(name, ec);
@@ -158,7 +158,7 @@ int l_udp_setoption(lua_State* L) {
             break;
         }
         auto a = check_ip(L, 3);
-        if (!a || !a->is_v4()) return push_fail(L, "invalid address");
+        if (!a || !a->is_v4()) return push_fail(L, err::invalid_address);
         sock.set_option(net::ip::multicast::outbound_interface(a->to_v4()), ec);
         break;
     }
@@ -190,14 +190,14 @@ int group_op(lua_State* L, bool join) {
     unsigned int index = 0;
     bool by_index = lua_type(L, 3) == LUA_TNUMBER;
     if (by_index) index = static_cast<unsigned int>(check_integer_in(L, 3, 0, UINT_MAX));
-    else if (!lua_isnoneornil(L, 3) && !(iface = check_ip(L, 3))) return push_fail(L, "invalid address");
-    if (!group || !group->is_multicast()) return push_fail(L, "invalid address");
+    else if (!lua_isnoneornil(L, 3) && !(iface = check_ip(L, 3))) return push_fail(L, err::invalid_address);
+    if (!group || !group->is_multicast()) return push_fail(L, err::invalid_address);
     // The IPv4 socket API names the interface by its address only.
     if (by_index && group->is_v4()) luaL_argerror(L, 3, "an IPv4 group takes the interface's address");
     if (u.closed()) return push_fail(L, err::closed);
     error_code ec;
     if (group->is_v4()) {
-        if (iface && !iface->is_v4()) return push_fail(L, "invalid address");
+        if (iface && !iface->is_v4()) return push_fail(L, err::invalid_address);
         auto local = iface ? iface->to_v4() : net::ip::address_v4::any();
         if (join) u.socket().set_option(net::ip::multicast::join_group(group->to_v4(), local), ec);
         else u.socket().set_option(net::ip::multicast::leave_group(group->to_v4(), local), ec);
@@ -232,7 +232,7 @@ int l_udp_remote_address(lua_State* L) {
     if (u.closed()) return push_fail(L, err::closed);
     error_code ec;
     auto ep = u.socket().remote_endpoint(ec);
-    if (ec) return push_fail(L, "not connected");
+    if (ec) return push_fail(L, err::not_connected);
     return push_endpoint(L, ep);
 }
 
@@ -290,9 +290,9 @@ int l_udp(lua_State* L) {
     if (!lua_isnoneornil(L, 2)) port = check_port(L, 2, "udp");
     if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TTABLE);
     socket_options opts = check_socket_options(L, 3, "udp");
-    if (!port) return push_fail(L, "invalid port");
+    if (!port) return push_fail(L, err::invalid_port);
     auto addr = parse_ip(ip);
-    if (!addr) return push_fail(L, "invalid address");
+    if (!addr) return push_fail(L, err::invalid_address);
     error_code ec;
     udp::endpoint ep(*addr, *port);
     udp::socket sock(rt.io());

@@ -81,7 +81,7 @@ int udp_socket::try_receive(std::size_t max, bool with_source, Stack&& stack) {
     int results = 0;
     if (truncated) {
         lua_pushnil(L);
-        lua_pushstring(L, "message too long");
+        lua_pushstring(L, err::message_too_long);
         results = 2;
     }
     lua_pushlstring(L, buf, static_cast<std::size_t>(n));

@@ -71,6 +71,7 @@ public:
 private:
     friend class runtime;
     friend class deadline_queue;
+    friend class deadline_timer;
 
     std::uint32_t refs_ = 0;
     lua_State* co_;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The per-lua_State runtime: scheduler (ready queue, resume, finish), deadlines, teardown.
+// The runtime's scheduler: spawning, records, waits and their results, resuming, ending, killing.
 #include "sched/runtime.hpp"
 
 #include "base/errors.hpp"
@@ -22,158 +22,8 @@ constexpr int ready_batch = 256;
 /// Ended coroutines left in their anchor slots for new threads to take over (see
 /// free_anchor_slot): enough for a burst of short threads spawned in a loop.
 constexpr std::size_t max_stale_anchors = 1024;
-/// Timeouts beyond this are treated as this long, so the clock arithmetic cannot overflow.
-constexpr double max_timeout_seconds = 1e9;
-
-char runtime_key;
-constexpr char runtime_metatable[] = "asio.runtime";
-
-int l_runtime_gc(lua_State* L) {
-    auto* holder = finalizable_object<runtime_holder>(L, 1, runtime_metatable);
-    if (holder == nullptr || holder->rt == nullptr) return 0;
-    holder->rt->teardown();
-    // Emptied, not destroyed: finalizers that run after this one still read holder->rt.
-    holder->rt.reset();
-    return 0;
-}
 
 } // namespace
-
-// --- io_object ------------------------------------------------------------------------------
-
-io_object::io_object(runtime_ptr rt) : rt_(std::move(rt)) { rt_->attach(*this); }
-
-io_object::~io_object() { rt_->detach(*this); }
-
-void runtime::attach(io_object& obj) {
-    obj.next_ = objects_;
-    if (objects_ != nullptr) objects_->prev_ = &obj;
-    objects_ = &obj;
-}
-
-void runtime::detach(io_object& obj) {
-    if (obj.prev_ != nullptr) obj.prev_->next_ = obj.next_;
-    else if (objects_ == &obj) objects_ = obj.next_;
-    if (obj.next_ != nullptr) obj.next_->prev_ = obj.prev_;
-    obj.prev_ = obj.next_ = nullptr;
-}
-
-void runtime::release_later(std::shared_ptr<void> obj) {
-    if (closing_ || obj == nullptr) return; // nothing runs any more: obj goes now
-    released_.push_back(std::move(obj));
-    if (release_posted_) return;
-    release_posted_ = true;
-    net::post(*io_, [this] {
-        release_posted_ = false;
-        auto objects = std::move(released_);
-        released_.clear();
-    });
-}
-
-// --- construction and teardown -----------------------------------------------------------------
-
-runtime::runtime(lua_State* L) : scratch_(new char[scratch_size]) {
-    aux_ = lua_newthread(L);
-    aux_ref_ = ref_value(L);
-    // Live coroutines are anchored in an array indexed by our own free list: cheaper than a
-    // registry reference (luaL_ref also reads and writes the registry's free-list head). The
-    // array sits at slot 1 of a thread of its own that never runs Lua, so slot 1 stays put
-    // (aux_ does run Lua: the error handler).
-    anchors_ = lua_newthread(L);
-    anchors_ref_ = ref_value(L);
-    lua_newtable(anchors_);
-    results_ = lua_newthread(L);
-    results_ref_ = ref_value(L);
-    io_.emplace(1);
-    timer_.emplace(*io_);
-}
-
-runtime::~runtime() = default;
-
-runtime& open_runtime(lua_State* L) {
-    lua_pushlightuserdata(L, &runtime_key);
-    lua_rawget(L, LUA_REGISTRYINDEX);
-    if (auto* holder = static_cast<runtime_holder*>(lua_touserdata(L, -1))) {
-        lua_pop(L, 1);
-        if (holder->rt == nullptr) runtime::closed_error(L); // required again from a finalizer
-        return *holder->rt;
-    }
-    lua_pop(L, 1);
-    if (luaL_newmetatable(L, runtime_metatable)) {
-        lua_pushcfunction(L, l_runtime_gc);
-        lua_setfield(L, -2, "__gc");
-        key_metatable(L, runtime_metatable);
-    }
-    lua_pop(L, 1);
-    auto rt = std::make_shared<runtime>(L);
-    auto* holder = new_object<runtime_holder>(L, runtime_metatable, runtime_holder{rt});
-    lua_pushlightuserdata(L, &runtime_key);
-    lua_insert(L, -2);
-    lua_rawset(L, LUA_REGISTRYINDEX);
-    return *holder->rt;
-}
-
-void runtime::teardown() {
-    if (closing_) return;
-    closing_ = true;
-    // Descriptors first: their pending operations abort, and from here on handlers only free.
-    for (io_object* obj = objects_; obj != nullptr; obj = obj->next_) obj->release_io();
-    deadlines_.clear();
-    ready_.clear();
-    for (anchor_slot& slot : slots_) {
-        light_thread* th = slot.th;
-        slot = anchor_slot{};
-        if (th == nullptr) continue;
-        th->status_ = thread_status::dead;
-        th->target_ = nullptr;
-        th->joiners_.clear();
-        thread_ptr last = std::move(th->self_);
-    }
-    unstarted_head_ = 0;
-    reserved_count_ = 0;
-    index_.clear();
-    released_.clear();
-    timer_.reset();
-    io_.reset(); // destroys handlers that never ran, and with them their shared_ptrs
-}
-
-void runtime::close_all() {
-    // What close_all runs (error handlers, finalizers) must see the loop as running.
-    struct restore {
-        bool& flag;
-        bool value;
-        ~restore() { flag = value; }
-    } restore_in_loop{in_loop_, in_loop_};
-    in_loop_ = true;
-    // A reservation still open belongs to a spawn that raised between its two steps: none is
-    // in progress here (no Lua but this call runs).
-    if (reserved_count_ != 0) drop_reservations();
-    promote_unstarted(); // then every live thread has a record (none runs here)
-    for (std::size_t anchor = 1; anchor < slots_.size(); ++anchor)
-        if (light_thread* th = slots_[anchor].th) kill(*th);
-    for (io_object* obj = objects_; obj != nullptr;) {
-        io_object* next = obj->next_;
-        obj->close_from_runtime();
-        obj = next;
-    }
-    if (io_->stopped()) io_->restart();
-    poll_ready();
-}
-
-std::size_t runtime::poll_ready() {
-    // io_context::poll also runs what its handlers post, and each drain of a thread that keeps
-    // yielding posts the next: poll would never return. One batch of ready threads per poll.
-    polling_ = true;
-    std::size_t n = io_->poll();
-    polling_ = false;
-    if (drain_deferred_) {
-        drain_deferred_ = false;
-        // Out of handlers, poll left the context stopped; the posted drain is work again.
-        if (io_->stopped()) io_->restart();
-        post_drain();
-    }
-    return n;
-}
 
 // --- light threads ---------------------------------------------------------------------------
 
@@ -184,45 +34,41 @@ int runtime::spawn(lua_State* L, int nargs, int anchors) {
     // error is raised on L: co is not running.)
     if (nargs + 1 > LUA_MINSTACK && !lua_checkstack(co, nargs + 1))
         luaL_error(L, "too many arguments");
-    int anchor = take_anchor_slot();
+    int anchor = anchors_.take();
     if (anchors != 0) {
         lua_rawseti(L, anchors, anchor); // stack: fn args...
         lua_xmove(L, co, nargs + 1);
         lua_rawgeti(L, anchors, anchor); // stack: co
     } else {
-        lua_xmove(L, anchors_, 1);
-        lua_rawseti(anchors_, 1, anchor);
+        lua_State* A = anchors_.stack();
+        lua_xmove(L, A, 1);
+        lua_rawseti(A, 1, anchor);
         lua_xmove(L, co, nargs + 1);
-        lua_rawgeti(anchors_, 1, anchor);
-        lua_xmove(anchors_, L, 1);
+        lua_rawgeti(A, 1, anchor);
+        lua_xmove(A, L, 1);
     }
-    slots_[anchor].co = co;
+    anchors_[anchor].co = co;
     queue_first_resume(anchor);
     return anchor;
 }
 
 int runtime::reserve_spawn_slot() noexcept {
     try {
-        int anchor = take_anchor_slot();
-        slots_[anchor].reserved = true;
-        ++reserved_count_;
-        return anchor;
+        return anchors_.reserve();
     } catch (...) {
         return 0;
     }
 }
 
 int runtime::commit_spawn_slot(int anchor) noexcept {
-    bool valid = anchor > 0 && static_cast<std::size_t>(anchor) < slots_.size();
-    if (!valid || !slots_[anchor].reserved)
+    if (!anchors_.reserved(anchor))
         return 0; // not a slot reserve_spawn_slot gave out (or _close_all took it back)
     try {
         ready_.reserve_one(); // the one step that allocates, before anything changes
     } catch (...) {
         return -1;
     }
-    slots_[anchor].reserved = false;
-    --reserved_count_;
+    anchors_.commit(anchor);
     // The coroutine is in the table, stored by the caller; slot_coroutine reads it when needed.
     try {
         queue_first_resume(anchor);
@@ -232,52 +78,18 @@ int runtime::commit_spawn_slot(int anchor) noexcept {
     return 1;
 }
 
-void runtime::drop_reservations() {
-    // Only after a spawn raised between its two steps (a debug hook's error): a scan is fine.
-    for (std::size_t anchor = 1; anchor < slots_.size() && reserved_count_ > 0; ++anchor) {
-        if (!slots_[anchor].reserved) continue;
-        slots_[anchor].reserved = false;
-        --reserved_count_;
-        // The table may hold the coroutine of the spawn that never finished.
-        clear_anchor_slot(static_cast<int>(anchor));
-    }
-}
-
 void runtime::queue_first_resume(int anchor) {
-    anchor_slot& slot = slots_[anchor];
-    slot.prev_unstarted = 0;
-    slot.next_unstarted = unstarted_head_;
-    if (unstarted_head_ != 0) slots_[unstarted_head_].prev_unstarted = anchor;
-    unstarted_head_ = anchor;
+    anchors_.link_unstarted(anchor);
     ++stats_.threads;
     enqueue(anchor);
 }
 
-void runtime::unlink_unstarted(anchor_slot& slot) {
-    if (slot.prev_unstarted < 0) return;
-    if (slot.prev_unstarted != 0) slots_[slot.prev_unstarted].next_unstarted = slot.next_unstarted;
-    else unstarted_head_ = slot.next_unstarted;
-    if (slot.next_unstarted != 0) slots_[slot.next_unstarted].prev_unstarted = slot.prev_unstarted;
-    slot.prev_unstarted = -1;
-}
-
-lua_State* runtime::slot_coroutine(int anchor) {
-    anchor_slot& slot = slots_[anchor];
-    if (slot.co == nullptr) {
-        lua_rawgeti(anchors_, 1, anchor);
-        slot.co = lua_tothread(anchors_, -1);
-        lua_pop(anchors_, 1);
-    }
-    return slot.co;
-}
-
 void runtime::promote_unstarted() {
-    while (unstarted_head_ != 0) {
-        int anchor = unstarted_head_;
-        if (slot_coroutine(anchor) != nullptr) {
+    while (int anchor = anchors_.first_unstarted()) {
+        if (anchors_.coroutine(anchor) != nullptr) {
             promote(anchor); // unlinks it
         } else { // not a coroutine: the slot was written by something else than spawn
-            unlink_unstarted(slots_[anchor]);
+            anchors_.unlink_unstarted(anchors_[anchor]);
             free_anchor_slot(anchor);
         }
     }
@@ -287,55 +99,14 @@ light_thread& runtime::spawn_with_record(lua_State* L, int nargs) {
     return promote(spawn(L, nargs));
 }
 
-int runtime::take_anchor_slot() {
-    // A slot still holding an ended coroutine first: the new one overwrites it.
-    std::vector<int>& from = !stale_anchors_.empty() ? stale_anchors_ : free_anchors_;
-    if (from.empty()) {
-        slots_.emplace_back();
-        return static_cast<int>(slots_.size() - 1);
-    }
-    int anchor = from.back();
-    from.pop_back();
-    return anchor;
-}
-
-void runtime::free_anchor_slot(int anchor, bool may_keep_coroutine) {
-    anchor_slot& slot = slots_[anchor];
-    unlink_unstarted(slot);
-    slot.co = nullptr;
-    slot.th = nullptr;
-    ++slot.generation;
-    --stats_.threads;
-    // While the ready queue drains, threads end and new ones are spawned at the same rate:
-    // leave the ended coroutine in its slot for a new one to overwrite, one table write
-    // instead of two. Only one that holds nothing else (it returned no values): its size is
-    // bounded, results are not. drain_ready bounds how many wait, and clears them all when the
-    // queue runs dry.
-    if (may_keep_coroutine && draining_) stale_anchors_.push_back(anchor);
-    else clear_anchor_slot(anchor);
-}
-
-void runtime::clear_anchor_slot(int anchor) {
-    lua_pushnil(anchors_);
-    lua_rawseti(anchors_, 1, anchor);
-    free_anchors_.push_back(anchor);
-}
-
-void runtime::clear_stale_anchors(std::size_t keep) {
-    while (stale_anchors_.size() > keep) {
-        clear_anchor_slot(stale_anchors_.back());
-        stale_anchors_.pop_back();
-    }
-}
-
 light_thread& runtime::promote(int anchor) {
-    anchor_slot& slot = slots_[anchor];
+    anchor_table::slot& slot = anchors_[anchor];
     lua_State* co = slot.co;
     auto* th = new light_thread(co, anchor);
     th->self_ = thread_ptr(th);
     index_.insert(co, th);
     slot.th = th;
-    unlink_unstarted(slot);
+    anchors_.unlink_unstarted(slot);
     if (co == running_co_) {
         th->started_ = true;
         th->status_ = thread_status::running;
@@ -353,7 +124,7 @@ light_thread* runtime::find(lua_State* co) {
     // Only a coroutine that has not started and holds its function could be queued for its
     // first resume (ended threads, the common miss, hold an end mark).
     lua_Debug ar;
-    if (unstarted_head_ == 0 || lua_status(co) != 0 || lua_gettop(co) == 0 ||
+    if (anchors_.first_unstarted() == 0 || lua_status(co) != 0 || lua_gettop(co) == 0 ||
         ended_outcome(co) != thread_outcome::none || lua_getstack(co, 0, &ar) != 0)
         return nullptr;
     // co may be queued for its first resume, without a record. Give every such thread one at
@@ -363,10 +134,7 @@ light_thread* runtime::find(lua_State* co) {
     return index_.find(co);
 }
 
-void runtime::push_anchors(lua_State* L) {
-    lua_pushvalue(anchors_, 1);
-    lua_xmove(anchors_, L, 1);
-}
+void runtime::push_anchors(lua_State* L) { anchors_.push_array(L); }
 
 light_thread& runtime::current(lua_State* L, const char* fn) {
     if (running_co_ == L) return running_ != nullptr ? *running_ : promote(running_anchor_);
@@ -380,18 +148,13 @@ std::uint32_t runtime::begin_wait(light_thread& th, wait_kind kind, wait_target*
     th.kind_ = kind;
     th.target_ = target;
     ++th.token_;
-    if (timeout >= 0) {
-        auto delay = std::chrono::duration_cast<steady_clock::duration>(
-            std::chrono::duration<double>(std::min(timeout, max_timeout_seconds)));
-        deadlines_.push(th, steady_clock::now() + delay);
-        if (deadlines_.top() == &th) arm_timer();
-    }
+    if (timeout >= 0) deadlines_->add(th, timeout);
     return th.token_;
 }
 
 lua_State* runtime::claim(light_thread& th, std::uint32_t token) {
     if (th.status_ != thread_status::waiting || th.token_ != token || closing_) return nullptr;
-    forget_deadline(th);
+    deadlines_->forget(th);
     th.target_ = nullptr;
     th.kind_ = wait_kind::none;
     th.status_ = thread_status::ready;
@@ -431,16 +194,6 @@ void runtime::post_drain() {
     drain_posted_ = true; // after: a post that throws (no memory) leaves it to the next one
 }
 
-void runtime::closed_error(lua_State* L) {
-    luaL_error(L, "asio: the runtime is closed (the Lua state is being closed)");
-    std::abort(); // not reached: luaL_error does not return
-}
-
-void runtime::push_upvalue(lua_State* L) {
-    lua_pushlightuserdata(L, &runtime_key);
-    lua_rawget(L, LUA_REGISTRYINDEX);
-}
-
 void runtime::drain_ready() {
     // drain_posted_ stays set while draining: threads made ready now join this batch.
     if (closing_) return;
@@ -449,20 +202,21 @@ void runtime::drain_ready() {
     draining_ = true;
     // run_recordless reads coroutines spawned from Lua onto anchors_ and leaves them there
     // (they stay anchored in their slots): one pop for the batch instead of one each.
-    lua_checkstack(anchors_, ready_batch);
+    lua_State* A = anchors_.stack();
+    lua_checkstack(A, ready_batch);
     for (int budget = ready_batch; budget > 0 && !ready_.empty(); --budget) {
         ready_entry entry = ready_.pop_front();
-        const anchor_slot& slot = slots_[entry.anchor];
+        const anchor_table::slot& slot = anchors_[entry.anchor];
         if (slot.generation != entry.generation) continue; // ended (killed) since it was queued
         if (slot.th == nullptr) run_recordless(entry.anchor);
         else if (slot.th->status_ == thread_status::ready) resume(*slot.th);
     }
     draining_ = false;
     drain_posted_ = false;
-    lua_settop(anchors_, 1);
+    lua_settop(A, 1);
     // Ended coroutines left in their slots: a bounded few while threads keep coming, none
     // once the queue is empty.
-    clear_stale_anchors(ready_.empty() ? 0 : max_stale_anchors);
+    anchors_.clear_stale(ready_.empty() ? 0 : max_stale_anchors);
     if (ready_.empty()) return;
     if (polling_) drain_deferred_ = true;
     else post_drain();
@@ -490,12 +244,13 @@ void runtime::resume(light_thread& th) {
 }
 
 void runtime::run_recordless(int anchor) { // from drain_ready only
-    anchor_slot& slot = slots_[anchor];
-    unlink_unstarted(slot);
+    anchor_table::slot& slot = anchors_[anchor];
+    anchors_.unlink_unstarted(slot);
     lua_State* co = slot.co;
     if (co == nullptr) { // spawned from Lua: read it (drain_ready pops what this pushes)
-        lua_rawgeti(anchors_, 1, anchor);
-        co = slot.co = lua_tothread(anchors_, -1);
+        lua_State* A = anchors_.stack();
+        lua_rawgeti(A, 1, anchor);
+        co = slot.co = lua_tothread(A, -1);
         if (co == nullptr) { // not a coroutine: the slot was written by something else
             free_anchor_slot(anchor);
             return;
@@ -645,7 +400,7 @@ void runtime::wake_all_joiners(light_thread& th) {
 }
 
 void runtime::release(light_thread& th) { // end() keeps th alive across this
-    forget_deadline(th);
+    deadlines_->forget(th);
     th.status_ = thread_status::dead;
     th.target_ = nullptr;
     th.joiners_.clear();
@@ -685,40 +440,7 @@ void runtime::add_joiner(light_thread& target, light_thread& joiner, std::uint32
     list.emplace_back(joiner.shared_from_this(), token);
 }
 
-// --- deadlines ------------------------------------------------------------------------------
-
-void runtime::remove_deadline(light_thread& th) {
-    deadlines_.remove(th);
-    if (deadlines_.empty() && timer_armed_ && !closing_) {
-        // Nothing left to time: let run() return instead of waiting for a stale expiry.
-        timer_armed_ = false;
-        ++timer_generation_;
-        timer_->cancel();
-    }
-}
-
-void runtime::arm_timer() {
-    steady_clock::time_point when = deadlines_.top()->deadline_;
-    if (timer_armed_ && armed_for_ <= when) return;
-    timer_armed_ = true;
-    armed_for_ = when;
-    timer_->expires_at(when);
-    timer_->async_wait([this, generation = ++timer_generation_](const error_code&) {
-        if (closing_ || generation != timer_generation_) return;
-        timer_armed_ = false;
-        on_deadlines();
-    });
-}
-
-void runtime::on_deadlines() {
-    steady_clock::time_point now = steady_clock::now();
-    while (!deadlines_.empty() && deadlines_.top()->deadline_ <= now) {
-        light_thread* th = deadlines_.top();
-        deadlines_.remove(*th);
-        fire_timeout(*th);
-    }
-    if (!deadlines_.empty()) arm_timer();
-}
+// --- timeouts ------------------------------------------------------------------------------
 
 void runtime::fire_timeout(light_thread& th) {
     thread_ptr keep = th.shared_from_this();
@@ -729,54 +451,6 @@ void runtime::fire_timeout(light_thread& th) {
     if (target != nullptr) target->cancel_wait(th, co);
     else if (kind != wait_kind::sleep) push_fail(co, err::timeout);
     resume_now(th);
-}
-
-// --- loop and errors ----------------------------------------------------------------------------
-
-std::size_t runtime::run(int mode, double timeout) {
-    struct loop_guard {
-        bool& flag;
-        explicit loop_guard(bool& f) : flag(f) { flag = true; }
-        ~loop_guard() { flag = false; }
-    } guard(in_loop_);
-    if (io_->stopped()) io_->restart();
-    if (mode == 1) return poll_ready();
-    if (mode == 0) return io_->run();
-    // run_for alone would run nothing for a timeout of 0 (or any that has passed on entry):
-    // what is ready runs first, then the wait for more.
-    stop_requested_ = false;
-    std::size_t n = poll_ready();
-    if (!io_->stopped() && timeout > 0)
-        n += io_->run_for(std::chrono::duration_cast<steady_clock::duration>(
-            std::chrono::duration<double>(std::min(timeout, max_timeout_seconds))));
-    return n;
-}
-
-void runtime::set_error_handler(lua_State* L, int idx) {
-    unref_value(L, error_handler_ref_);
-    if (lua_isnoneornil(L, idx)) return;
-    lua_pushvalue(L, idx);
-    error_handler_ref_ = ref_value(L);
-}
-
-void runtime::report_error() {
-    if (error_handler_ref_ != LUA_NOREF) {
-        lua_pushvalue(aux_, -1); // kept for stderr, should the handler raise
-        push_ref(aux_, error_handler_ref_);
-        lua_insert(aux_, -2);
-        if (lua_pcall(aux_, 1, 0, 0) == 0) {
-            lua_pop(aux_, 1);
-            return;
-        }
-        const char* why = lua_tostring(aux_, -1);
-        std::fprintf(stderr, "asio: the error handler raised: %s\n",
-                     why != nullptr ? why : "(an error object that is not a string)");
-        lua_pop(aux_, 1);
-    }
-    const char* msg = lua_tostring(aux_, -1);
-    std::fprintf(stderr, "asio: uncaught error in a light thread: %s\n",
-                 msg != nullptr ? msg : "(an error object that is not a string)");
-    lua_pop(aux_, 1);
 }
 
 } // namespace lasio

@@ -2,7 +2,8 @@
 // One runtime per lua_State: the io_context, the light-thread scheduler, deadlines, live objects.
 #pragma once
 
-#include "sched/deadline_queue.hpp"
+#include "sched/anchor_table.hpp"
+#include "sched/deadline_timer.hpp"
 #include "sched/light_thread.hpp"
 #include "base/ring_queue.hpp"
 #include "sched/thread_index.hpp"
@@ -92,7 +93,7 @@ public:
     net::io_context& io() { return *io_; }
     bool closing() const { return closing_; }
     runtime_stats& stats() { return stats_; }
-    std::size_t deadline_count() const { return deadlines_.size(); }
+    std::size_t deadline_count() const { return deadlines_->size(); }
     /// A thread of our own for Lua work done from handlers (spawning, the error hook).
     lua_State* aux() const { return aux_; }
     /**
@@ -193,12 +194,21 @@ public:
         stop_requested_ = true;
         io_->stop();
     }
+    // The loop's entry points (asio.run, asio.poll, asio.run_once; a host's calls). Each returns
+    // the number of handlers it ran, and refuses nothing: callers check in_loop() first.
+    /// Runs what is ready now without blocking: at most one batch of ready light threads.
+    std::size_t poll();
+    /// Runs until no work is left or stop() is called.
+    std::size_t run();
+    /// Runs what is ready, then waits for more for up to seconds (0: does not wait).
+    std::size_t run_for(double seconds);
     /**
-     * Runs handlers until no work is left (or stop); mode: 0 run, 1 poll, 2 poll then run for
-     * up to timeout seconds. Returns the number of handlers run.
+     * Seconds until the runtime has something to do: 0 when light threads are ready to run,
+     * the time to the earliest deadline otherwise, -1 when it waits on no deadline (only on I/O,
+     * or on nothing).
      */
-    std::size_t run(int mode, double timeout);
-    /// After run(2, ...): whether work may remain (an asio.stop() cut it short, or it timed out).
+    double next_deadline() const;
+    /// After run_for: whether work may remain (an asio.stop() cut it short, or it timed out).
     bool work_may_remain() const { return stop_requested_ || !io_->stopped(); }
     /// Whether run() is on the stack (its handlers may call Lua: error handlers, finalizers).
     bool in_loop() const { return in_loop_; }
@@ -225,46 +235,29 @@ public:
     void teardown();
 
 private:
-    /**
-     * Every live thread's coroutine is anchored in a slot of the anchor table; the slot also
-     * says whether the thread has a record yet. A thread that starts, runs and returns without
-     * waiting on anything (the common short task) never gets one: no allocation, no index entry.
-     * generation changes whenever the slot is freed, so a ready-queue entry naming a slot that
-     * has since changed hands is recognised as stale without touching the coroutine.
-     */
-    struct anchor_slot {
-        lua_State* co = nullptr;
-        light_thread* th = nullptr;
-        std::uint32_t generation = 0;
-        // The list of threads queued for their first resume without a record: find promotes
-        // them when a handle misses. prev < 0: not in the list; 0 ends it (slot 0 is unused).
-        int prev_unstarted = -1;
-        int next_unstarted = 0;
-        bool reserved = false;
-    };
     struct ready_entry {
         int anchor;
         std::uint32_t generation;
     };
 
-    int take_anchor_slot();
-    void drop_reservations();
     /// io_context::poll, with at most one drain of the ready queue.
     std::size_t poll_ready();
+    void prepare_loop();
     void queue_first_resume(int anchor);
-    /// The coroutine anchored in a live slot (read from the table if spawned from Lua).
-    lua_State* slot_coroutine(int anchor);
     /// Gives a record to every thread still queued for its first resume.
     void promote_unstarted();
-    void unlink_unstarted(anchor_slot& slot);
-    void free_anchor_slot(int anchor, bool may_keep_coroutine = false);
-    void clear_anchor_slot(int anchor);
-    /// Clears stale anchor slots (ended coroutines still in the table) beyond keep.
-    void clear_stale_anchors(std::size_t keep);
+    /// Frees the slot of a thread that ended; see anchor_table::free for may_keep_coroutine.
+    void free_anchor_slot(int anchor, bool may_keep_coroutine = false) {
+        --stats_.threads;
+        // While the ready queue drains, threads end and new ones are spawned at the same rate:
+        // an ended coroutine that holds nothing (it returned no values) stays for a new one to
+        // overwrite. drain_ready bounds how many wait, and clears them when the queue runs dry.
+        anchors_.free(anchor, may_keep_coroutine && draining_);
+    }
     /// Gives the thread in slot anchor its record (status as running_ or ready says).
     light_thread& promote(int anchor);
     void enqueue(int anchor) {
-        ready_.push_back(ready_entry{anchor, slots_[anchor].generation});
+        ready_.push_back(ready_entry{anchor, anchors_[anchor].generation});
         if (!drain_posted_) post_drain();
     }
     void run_recordless(int anchor);
@@ -295,25 +288,15 @@ private:
     /// Posts drain_ready; only when !drain_posted_.
     void post_drain();
     void drain_ready();
-    void arm_timer();
-    void forget_deadline(light_thread& th) {
-        if (th.heap_index_ != light_thread::npos) remove_deadline(th);
-    }
-    void remove_deadline(light_thread& th);
-    void on_deadlines();
+    friend class deadline_timer;
+    /// Ends th's wait because its deadline passed (from deadline_timer).
     void fire_timeout(light_thread& th);
 
     lua_State* aux_;
     int aux_ref_;
-    lua_State* anchors_; // slot 1: the anchor table of live coroutines; never runs Lua
-    int anchors_ref_;
+    anchor_table anchors_; // the coroutines of live light threads
     lua_State* results_; // results of claimed waits, stacked LIFO until handed over
     int results_ref_;
-    std::vector<anchor_slot> slots_{1}; // by anchor; slot 0 unused (Lua arrays start at 1)
-    std::vector<int> free_anchors_;  // slots whose table entry is nil
-    std::vector<int> stale_anchors_; // free slots still holding an ended coroutine
-    int reserved_count_ = 0; // slots reserve_spawn_slot gave out, not yet committed
-    int unstarted_head_ = 0;
     bool draining_ = false;
     bool polling_ = false;        // inside poll_ready: drain_ready defers its next post
     bool drain_deferred_ = false;
@@ -333,14 +316,10 @@ private:
     bool release_posted_ = false;
     runtime_stats stats_;
     ring_queue<ready_entry> ready_;
-    deadline_queue deadlines_;
-    bool timer_armed_ = false;
-    steady_clock::time_point armed_for_{};
-    std::uint64_t timer_generation_ = 0;
     std::unique_ptr<char[]> scratch_;
     bool scratch_taken_ = false;
     std::optional<net::io_context> io_;
-    std::optional<net::steady_timer> timer_;
+    std::optional<deadline_timer> deadlines_;
 };
 
 /// The runtime's scratch buffer for one scope (nullptr when another scope holds it).
