@@ -19,14 +19,11 @@
 -- served in FIFO order, and a light thread killed while waiting leaves the primitive consistent
 -- (asio.sync.waitq explains how items handed to a thread that is killed before it runs come back).
 --
--- Kill safety needs to know when a thread is killed, and the core tells nobody: on first use,
--- asio.sync.waitq wraps the `kill` method of the light-thread handle metatable (it calls the core's
--- kill, then gives back whatever was handed to a thread that can no longer resume, withdraws
--- the queued tickets of a killed waiter, lets in the readers a killed waiting writer held back,
--- and kills the helper threads of a killed `wait_any`). Without that wrapper, an item handed
--- to a killed thread would be lost with it, a killed waiter would be dropped only when its
--- primitive next serves a waiter, and a killed `wait_any`'s helpers would live on until their
--- threads end.
+-- Kill safety needs to know when a thread is killed: the core tells asio.sync.waitq of every
+-- kill (`asio._on_kill`, listened to from first use on), which then gives back whatever was
+-- handed to a thread that can no longer resume, withdraws the queued tickets of a killed waiter,
+-- lets in the readers a killed waiting writer held back, and kills the helper threads of a
+-- killed `wait_any`.
 --
 -- Choices where the specification left room:
 --
@@ -54,12 +51,5 @@ return function(asio)
   require('asio.sync.threads').install(asio, W)
   -- For tests: handoffs whose waiter has not resumed yet (0 once the loop is idle).
   asio._sync_pending_handoffs = W.pending_handoffs
-  local close_all = asio._close_all
-  if close_all then
-    asio._close_all = function(...)
-      close_all(...)
-      W.sweep()
-    end
-  end
   return asio
 end

@@ -57,6 +57,13 @@ int l_stop(lua_State* L) {
     return 0;
 }
 
+/// asio.core._on_kill(fn): for the coordination layer (see runtime::set_kill_hook).
+int l_on_kill(lua_State* L) {
+    if (!lua_isnoneornil(L, 1)) luaL_checktype(L, 1, LUA_TFUNCTION);
+    runtime::from(L).set_kill_hook(L, 1);
+    return 0;
+}
+
 int l_on_error(lua_State* L) {
     if (!lua_isnoneornil(L, 1)) luaL_checktype(L, 1, LUA_TFUNCTION);
     runtime::from(L).set_error_handler(L, 1);
@@ -82,7 +89,9 @@ int l_stats(lua_State* L) {
 
 int l_close_all(lua_State* L) {
     refuse_inside_light_thread(L, "_close_all");
-    runtime::from(L).close_all();
+    auto& rt = runtime::from(L);
+    rt.close_all();
+    rt.notify_kill(L, 0);
     return 0;
 }
 
@@ -94,6 +103,7 @@ const luaL_Reg functions[] = {
     {"on_error", l_on_error},
     {"_stats", l_stats},
     {"_close_all", l_close_all},
+    {"_on_kill", l_on_kill},
     {"connect", l_connect},
     {"server", l_server},
     {"resolve", l_resolve},

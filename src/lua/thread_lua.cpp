@@ -157,6 +157,8 @@ int l_thread_kill(lua_State* L) {
         return suspended;
     }
     rt.kill(target);
+    lua_settop(L, 1);
+    rt.notify_kill(L, 1);
     return 0;
 }
 

@@ -213,6 +213,16 @@ public:
     /// Whether run() is on the stack (its handlers may call Lua: error handlers, finalizers).
     bool in_loop() const { return in_loop_; }
 
+    // --- notices ---------------------------------------------------------------------------
+    /**
+     * The function at idx (nil: none) is told of kills: fn(th) after th:kill() ended a light
+     * thread, fn() after asio._close_all() ended them all. The coordination layer settles
+     * what it had handed to killed waiters with it.
+     */
+    void set_kill_hook(lua_State* L, int idx);
+    /// Calls the kill hook on L with the values on top of L (0 or 1), which it pops.
+    void notify_kill(lua_State* L, int nargs);
+
     // --- errors ---------------------------------------------------------------------------
     void set_error_handler(lua_State* L, int idx);
     /// Hands the message on top of aux() to the error handler (default: stderr) and pops it.
@@ -302,6 +312,7 @@ private:
     bool drain_deferred_ = false;
     thread_index index_;
     int error_handler_ref_ = LUA_NOREF;
+    int kill_hook_ref_ = LUA_NOREF;
     bool closing_ = false;
     bool drain_posted_ = false;
     bool in_loop_ = false;

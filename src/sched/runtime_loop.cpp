@@ -214,6 +214,23 @@ double runtime::next_deadline() const {
     return deadlines_->seconds_to_next();
 }
 
+void runtime::set_kill_hook(lua_State* L, int idx) {
+    unref_value(L, kill_hook_ref_);
+    if (lua_isnoneornil(L, idx)) return;
+    lua_pushvalue(L, idx);
+    kill_hook_ref_ = ref_value(L);
+}
+
+void runtime::notify_kill(lua_State* L, int nargs) {
+    if (kill_hook_ref_ == LUA_NOREF) {
+        lua_pop(L, nargs);
+        return;
+    }
+    push_ref(L, kill_hook_ref_);
+    lua_insert(L, -(nargs + 1));
+    lua_call(L, nargs, 0); // its errors are the caller's, as kill's own would be
+}
+
 void runtime::set_error_handler(lua_State* L, int idx) {
     unref_value(L, error_handler_ref_);
     if (lua_isnoneornil(L, idx)) return;

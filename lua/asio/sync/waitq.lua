@@ -20,13 +20,13 @@
 -- Kill safety (the handoff ledger): when a primitive hands an item to a parked waiter (a value,
 -- the lock, a permit, a signal), the waiter is woken but runs only later in the loop, and it can
 -- be killed in between; a killed thread never resumes. Every such handoff is written in a
--- ledger until the waiter resumes, and `th:kill()` is wrapped (on the handle metatable of the
--- core, on first use) so that killing a thread with an outstanding handoff gives the item back to
+-- ledger until the waiter resumes, and the core tells of every kill (`asio._on_kill`, listened to
+-- from first use on), so that killing a thread with an outstanding handoff gives the item back to
 -- its primitive at once: the value goes to the next receiver or back to the front of the buffer,
 -- the lock to the next waiter, the permit and the signal likewise. Nothing handed over is lost,
 -- and no other waiter is left asleep because the chosen one was killed.
 --
--- A thread killed while still queued (nothing handed to it yet) is handled by the same wrapper:
+-- A thread killed while still queued (nothing handed to it yet) is handled by the same notice:
 -- every thread parked in `W.wait` is *watched*, and killing it cancels its tickets at once (so a
 -- busy primitive does not pile up dead waiters and their stacks) and runs the waiter's
 -- `on_kill(w)`, for primitives where a queued waiter holds others back (a waiting writer of an
@@ -34,14 +34,10 @@
 -- @module asio.sync.waitq
 local M = {}
 
-local pcall, error, type, rawget, next, setmetatable, tonumber =
-  pcall, error, type, rawget, next, setmetatable, tonumber
-local getinfo = debug.getinfo
+local pcall, error, type, next, setmetatable = pcall, error, type, next, setmetatable
 local isyieldable = coroutine.isyieldable -- LuaJIT 2.1 (nil in 2.0)
 local math_max = math.max
 
--- This file's name as error positions spell it.
-local HERE = getinfo(1, 'S').short_src
 
 --- Builds the queue and parking helpers bound to one `asio` table.
 -- @tparam table asio the module table holding the core primitives (park, wake, current, now)
@@ -195,7 +191,7 @@ function M.new(asio)
   -------------------------------------------------------------------------------------------
   -- the handoff ledger
   local ledger = {} -- waiter -> true while an item handed to it awaits its resumption
-  local patched = false
+  local hooked = false
   -- Light thread -> the waiter it is parked in. Weak both ways: the waiter reaches its thread,
   -- and LuaJIT has no ephemerons; the waiter is kept alive by the parked thread's stack anyway.
   local watched = setmetatable({}, { __mode = 'kv' })
@@ -238,60 +234,8 @@ function M.new(asio)
     end
   end
 
-  -- Raises `e`, an error of the core's kill called by the wrapper below through pcall, as the
-  -- core's kill would have raised it had the user called it: at the user's line (level 3 from
-  -- here), naming the function and `self` as LuaJIT names them. Called from the wrapper only,
-  -- and not as a tail call: level 2 is the wrapper as its caller called it.
-  local function kill_error(e)
-    if type(e) == 'string' then
-      -- A position would be this file's (pcall leaves none today): drop it.
-      if e:sub(1, #HERE + 1) == HERE .. ':' then
-        e = e:sub(#HERE + 2):match('^%d+: (.*)$') or e
-      end
-      -- Called from pcall, the core's kill is named '?' and never as a method.
-      local n, msg = e:match("^bad argument #(%d+) to '[^']*' (%(.*%))$")
-      if n then
-        local info = getinfo(2, 'n')
-        local name = info and info.name or '?'
-        n = tonumber(n)
-        if info and info.namewhat == 'method' then n = n - 1 end
-        if n == 0 then
-          e = ("calling '%s' on bad self %s"):format(name, msg)
-        else
-          e = ("bad argument #%d to '%s' %s"):format(n, name, msg)
-        end
-      end
-    end
-    error(e, 3)
-  end
-
-  -- The core offers no notice of a kill, so wrap the handle's kill method: a thread can only
-  -- be killed through it, and the sweep costs nothing while the ledger is empty. The core's
-  -- kill runs under pcall so that its errors can blame the caller of the wrapper, not the
-  -- wrapper (a thread killing itself yields inside that pcall and never comes back, as it
-  -- would without it). The core's kill returns nothing.
-  local function patch_kill(th)
-    patched = true
-    local mt = getmetatable(th)
-    if type(mt) ~= 'table' then return end
-    local methods = type(rawget(mt, '__index')) == 'table' and mt.__index or mt
-    local kill = rawget(methods, 'kill')
-    if type(kill) ~= 'function' then return end
-    methods.kill = function(...)
-      local ok, e = pcall(kill, ...)
-      if not ok then kill_error(e) end
-      local self = ...
-      local w = watched[self]
-      if w and self:status() == 'dead' then
-        watched[self] = nil
-        killed(w)
-      end
-      if next(ledger) then sweep() end
-    end
-  end
-
-  --- Settles the waits and handoffs of threads that died without a kill through the handle
-  -- (the core's asio._close_all kills every thread from C++ after a failed test).
+  --- Settles the waits and handoffs of every thread that died (after asio._close_all, which
+  -- ends them all at once).
   function W.sweep()
     local dead
     for th, w in next, watched do
@@ -308,6 +252,22 @@ function M.new(asio)
       end
     end
     sweep()
+  end
+
+  -- The core tells of every kill: th after th:kill(th) ended it, nothing after _close_all.
+  -- Registered on first use, so a program that never coordinates pays nothing.
+  local function on_kill(th)
+    if th == nil then return W.sweep() end
+    local w = watched[th]
+    if w then
+      watched[th] = nil
+      killed(w)
+    end
+    if next(ledger) then sweep() end
+  end
+  local function listen_for_kills()
+    hooked = true
+    asio._on_kill(on_kill)
   end
 
   --- Calls `w.on_kill(w)` if `th` is killed before `W.unwatch(th)`: for waits that park without
@@ -354,7 +314,7 @@ function M.new(asio)
   function W.me(fname)
     local th = running()
     if th == nil then error(fname .. ': not called from a light thread', 3) end
-    if not patched then patch_kill(th) end
+    if not hooked then listen_for_kills() end
     return th
   end
 
@@ -362,7 +322,7 @@ function M.new(asio)
   function W.who()
     local th = running()
     if th == nil then return W.MAIN end
-    if not patched then patch_kill(th) end
+    if not hooked then listen_for_kills() end
     return th
   end
 
