@@ -5,6 +5,7 @@
 #include "base/endpoint.hpp"
 #include "base/errors.hpp"
 #include "base/lua_bridge.hpp"
+#include "lua/io_handle.hpp"
 #include "lua/options.hpp"
 #include "net/stream.hpp"
 #include "net/unix_socket.hpp"
@@ -29,29 +30,12 @@ int l_server_close(lua_State* L) {
 
 int l_server_local_address(lua_State* L) {
     server& s = check_server(L, 1);
-    if (s.closed()) return push_fail(L, err::closed);
-    error_code ec;
-    auto ep = s.acceptor().local_endpoint(ec);
-    if (ec) return push_fail(L, ec);
-    return push_endpoint(L, ep);
+    return push_address(L, s, [&](error_code& ec) { return s.acceptor().local_endpoint(ec); });
 }
 
-int l_server_tostring(lua_State* L) {
-    server& s = check_server(L, 1);
-    lua_pushfstring(L, "asio.server (%s%p)", s.closed() ? "closed, " : "", static_cast<void*>(&s));
-    return 1;
-}
+int l_server_tostring(lua_State* L) { return push_description(L, "asio.server", check_server(L, 1)); }
 
-int l_server_gc(lua_State* L) {
-    auto* h = finalizable_object<server_handle>(L, 1, server_metatable);
-    if (h == nullptr) return 0;
-    if (h->s) {
-        h->s->close();
-        h->s->rt().release_later(std::move(h->s));
-    }
-    destroy_object<server_handle>(L, 1);
-    return 0;
-}
+int l_server_gc(lua_State* L) { return gc_handle<server_handle>(L, server_metatable); }
 
 const luaL_Reg server_methods[] = {
     {"close", l_server_close},

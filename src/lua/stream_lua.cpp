@@ -3,6 +3,7 @@
 #include "base/endpoint.hpp"
 #include "base/errors.hpp"
 #include "base/lua_bridge.hpp"
+#include "lua/io_handle.hpp"
 #include "net/stream.hpp"
 #include "tls/tls_session.hpp"
 
@@ -116,20 +117,12 @@ int l_shutdown(lua_State* L) {
 
 int l_local_address(lua_State* L) {
     stream& s = check_stream(L, 1);
-    if (s.closed()) return push_fail(L, err::closed);
-    error_code ec;
-    auto ep = s.socket().local_endpoint(ec);
-    if (ec) return push_fail(L, ec);
-    return push_endpoint(L, ep);
+    return push_address(L, s, [&](error_code& ec) { return s.socket().local_endpoint(ec); });
 }
 
 int l_remote_address(lua_State* L) {
     stream& s = check_stream(L, 1);
-    if (s.closed()) return push_fail(L, err::closed);
-    error_code ec;
-    auto ep = s.socket().remote_endpoint(ec);
-    if (ec) return push_fail(L, ec);
-    return push_endpoint(L, ep);
+    return push_address(L, s, [&](error_code& ec) { return s.socket().remote_endpoint(ec); });
 }
 
 /// ip, port the client originally asked for, before a netfilter REDIRECT/DNAT (Linux).
@@ -209,23 +202,9 @@ int l_settimeouts(lua_State* L) {
     return 0;
 }
 
-int l_tostring(lua_State* L) {
-    stream& s = check_stream(L, 1);
-    lua_pushfstring(L, "asio.connection (%s%p)", s.closed() ? "closed, " : "",
-                    static_cast<void*>(&s));
-    return 1;
-}
+int l_tostring(lua_State* L) { return push_description(L, "asio.connection", check_stream(L, 1)); }
 
-int l_gc(lua_State* L) {
-    auto* h = finalizable_object<stream_handle>(L, 1, stream_metatable);
-    if (h == nullptr) return 0;
-    if (h->s) {
-        h->s->close();
-        h->s->rt().release_later(std::move(h->s));
-    }
-    destroy_object<stream_handle>(L, 1);
-    return 0;
-}
+int l_gc(lua_State* L) { return gc_handle<stream_handle>(L, stream_metatable); }
 
 const luaL_Reg methods[] = {
     {"read", l_read},

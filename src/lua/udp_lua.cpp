@@ -2,6 +2,7 @@
 // Lua bindings of UDP sockets: asio.udp, send/receive, connect, options, multicast groups.
 #include "base/endpoint.hpp"
 #include "base/lua_bridge.hpp"
+#include "lua/io_handle.hpp"
 #include "net/resolve.hpp"
 #include "lua/options.hpp"
 #include "net/udp_socket.hpp"
@@ -220,20 +221,13 @@ int l_udp_settimeout(lua_State* L) {
 
 int l_udp_local_address(lua_State* L) {
     udp_socket& u = check_udp(L, 1);
-    if (u.closed()) return push_fail(L, err::closed);
-    error_code ec;
-    auto ep = u.socket().local_endpoint(ec);
-    if (ec) return push_fail(L, ec);
-    return push_endpoint(L, ep);
+    return push_address(L, u, [&](error_code& ec) { return u.socket().local_endpoint(ec); });
 }
 
 int l_udp_remote_address(lua_State* L) {
     udp_socket& u = check_udp(L, 1);
-    if (u.closed()) return push_fail(L, err::closed);
-    error_code ec;
-    auto ep = u.socket().remote_endpoint(ec);
-    if (ec) return push_fail(L, err::not_connected);
-    return push_endpoint(L, ep);
+    return push_address(L, u, [&](error_code& ec) { return u.socket().remote_endpoint(ec); },
+                        err::not_connected);
 }
 
 int l_udp_close(lua_State* L) {
@@ -241,22 +235,9 @@ int l_udp_close(lua_State* L) {
     return 0;
 }
 
-int l_udp_tostring(lua_State* L) {
-    udp_socket& u = check_udp(L, 1);
-    lua_pushfstring(L, "asio.udp_socket (%s%p)", u.closed() ? "closed, " : "", static_cast<void*>(&u));
-    return 1;
-}
+int l_udp_tostring(lua_State* L) { return push_description(L, "asio.udp_socket", check_udp(L, 1)); }
 
-int l_udp_gc(lua_State* L) {
-    auto* h = finalizable_object<udp_handle>(L, 1, udp_metatable);
-    if (h == nullptr) return 0;
-    if (h->s) {
-        h->s->close();
-        h->s->rt().release_later(std::move(h->s));
-    }
-    destroy_object<udp_handle>(L, 1);
-    return 0;
-}
+int l_udp_gc(lua_State* L) { return gc_handle<udp_handle>(L, udp_metatable); }
 
 const luaL_Reg udp_methods[] = {
     {"sendto", l_udp_sendto},

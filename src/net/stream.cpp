@@ -443,17 +443,10 @@ void stream::on_tls_write(const error_code& ec, std::size_t n) {
 }
 
 void stream::finish_write(const error_code& ec) {
-    thread_ptr th = std::move(writer_.th);
-    std::uint32_t token = writer_.token;
-    writer_ = {};
     wbuf_.clear();
     wpos_ = 0;
     if (wbuf_.capacity() > keep_buffer_capacity) std::string().swap(wbuf_);
-    lua_State* co = rt_->claim(*th, token);
-    if (co == nullptr) return;
-    if (ec) push_fail(co, ec);
-    else lua_pushboolean(co, 1);
-    rt_->resume_now(*th);
+    finish_wait(*rt_, writer_, ec);
 }
 
 // --- cancel and close ---------------------------------------------------------------------------

@@ -198,16 +198,9 @@ void udp_socket::on_send_ready(const error_code& ec) {
     error_code sec = ec == net::error::operation_aborted ? error_code() : ec;
     if (!sec) try_send(sec);
     if (would_block(sec)) return start_send_wait();
-    thread_ptr th = std::move(writer_.th);
-    std::uint32_t token = writer_.token;
-    writer_ = {};
     wbuf_.clear();
     wbuf_.shrink_to_fit();
-    lua_State* co = rt_->claim(*th, token);
-    if (co == nullptr) return;
-    if (sec) push_fail(co, sec);
-    else lua_pushboolean(co, 1);
-    rt_->resume_now(*th);
+    finish_wait(*rt_, writer_, sec);
 }
 
 // --- cancel and close ---------------------------------------------------------------------------

@@ -21,6 +21,21 @@ struct wait_slot {
 };
 
 /**
+ * Empties the slot and ends its wait now (from an Asio handler only): true, or nil and ec's
+ * string. A wait that already ended otherwise (timeout, kill) is left alone.
+ */
+inline void finish_wait(runtime& rt, wait_slot& s, const error_code& ec) {
+    thread_ptr th = std::move(s.th);
+    std::uint32_t token = s.token;
+    s = {};
+    lua_State* co = rt.claim(*th, token);
+    if (co == nullptr) return;
+    if (ec) push_fail(co, ec);
+    else lua_pushboolean(co, 1);
+    rt.resume_now(*th);
+}
+
+/**
  * Empties the slot; its thread's wait ends with nil, "closed", resumed later in the loop (close
  * and __gc never resume synchronously). Once the runtime is closing, the thread is only forgotten.
  */
