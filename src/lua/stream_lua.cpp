@@ -14,6 +14,10 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdio>
+#include <deque>
+#include <string>
+#include <vector>
 #include <cstring>
 
 namespace lasio {
@@ -80,6 +84,67 @@ int l_read_line(lua_State* L) {
     return s.read(L, rt.current(L, "read_line"), std::move(req));
 }
 
+/**
+ * The pieces of a write argument (a string, a number, or an array of them), gathered without
+ * copying: a Lua string's bytes are used in place (the argument keeps it alive for the call),
+ * a number in an array is formatted into storage of our own.
+ */
+class gathered_write {
+public:
+    /// Gathers the value at idx (a string, or an array already checked to be a table).
+    gathered_write(lua_State* L, int idx) {
+        if (!lua_istable(L, idx)) {
+            size_t len;
+            const char* s = lua_tolstring(L, idx, &len);
+            add(net::const_buffer(s, len), false);
+            return;
+        }
+        int n = static_cast<int>(lua_objlen(L, idx));
+        bool spill = n > inline_pieces;
+        if (spill) many_.reserve(static_cast<std::size_t>(n));
+        for (int i = 1; i <= n; ++i) {
+            lua_rawgeti(L, idx, i);
+            size_t len = 0;
+            const char* s = nullptr;
+            if (lua_type(L, -1) == LUA_TNUMBER) {
+                // lua_tolstring would make a string only this stack slot holds, gone at the pop.
+                char text[32];
+                int k = std::snprintf(text, sizeof text, "%.14g", lua_tonumber(L, -1));
+                numbers_.emplace_back(text, static_cast<std::size_t>(k));
+                s = numbers_.back().data();
+                len = numbers_.back().size();
+            } else if (lua_type(L, -1) == LUA_TSTRING) {
+                s = lua_tolstring(L, -1, &len);
+            }
+            if (s == nullptr) luaL_error(L, "bad argument #1 to 'write' (item %d is not a string)", i);
+            lua_pop(L, 1); // the table keeps a string item alive
+            add(net::const_buffer(s, len), spill);
+        }
+    }
+    gathered_write(const gathered_write&) = delete;
+    gathered_write& operator=(const gathered_write&) = delete;
+
+    write_buffers buffers() const {
+        if (!many_.empty()) return {many_.data(), many_.size(), total_};
+        return {pieces_, count_, total_};
+    }
+
+private:
+    static constexpr int inline_pieces = 64;
+
+    void add(net::const_buffer b, bool spill) {
+        if (spill) many_.push_back(b);
+        else pieces_[count_++] = b;
+        total_ += b.size();
+    }
+
+    net::const_buffer pieces_[inline_pieces];
+    std::size_t count_ = 0;
+    std::size_t total_ = 0;
+    std::vector<net::const_buffer> many_;
+    std::deque<std::string> numbers_; // text of number items: the table holds only the numbers
+};
+
 int l_write(lua_State* L) {
     auto& rt = runtime::from(L);
     stream* s = &check_stream(L, 1);
@@ -92,7 +157,9 @@ int l_write(lua_State* L) {
         lua_tolstring(L, 2, nullptr);
         s = &check_stream(L, 1);
     }
-    return s->write(L, rt.current(L, "write"), 2);
+    light_thread& th = rt.current(L, "write");
+    gathered_write data(L, 2);
+    return s->write(L, th, data.buffers());
 }
 
 int l_close(lua_State* L) {

@@ -9,8 +9,6 @@
 #include <boost/asio/write.hpp>
 
 #include <algorithm>
-#include <cstdio>
-#include <deque>
 #include <string>
 
 namespace lasio {
@@ -292,55 +290,15 @@ bool stream::flush_now(error_code& ec) {
     return true;
 }
 
-int stream::write(lua_State* L, light_thread& th, int data_idx) {
+int stream::write(lua_State* L, light_thread& th, const write_buffers& data) {
     if (closed_) return push_fail(L, err::closed);
     if (writer_.th != nullptr)
         return luaL_error(L, "write: another light thread is already writing this connection");
     if (handshaking_) return luaL_error(L, "write: a TLS handshake or shutdown is in progress on this connection");
     if (write_error_) return push_fail(L, write_error_);
-    // Gather the pieces; a Lua string's bytes are used in place until we must wait.
-    constexpr int max_pieces = 64;
-    net::const_buffer pieces[max_pieces];
-    std::size_t count = 0;
-    std::size_t total = 0;
-    std::vector<net::const_buffer> many;
-    std::deque<std::string> numbers; // text of number items: the table holds only the numbers
-    if (lua_istable(L, data_idx)) {
-        int n = static_cast<int>(lua_objlen(L, data_idx));
-        if (n > max_pieces) many.reserve(n);
-        for (int i = 1; i <= n; ++i) {
-            lua_rawgeti(L, data_idx, i);
-            size_t len;
-            const char* s;
-            if (lua_type(L, -1) == LUA_TNUMBER) {
-                // lua_tolstring would make a string only this stack slot holds, gone at the pop.
-                char text[32];
-                int k = std::snprintf(text, sizeof text, "%.14g", lua_tonumber(L, -1));
-                numbers.emplace_back(text, static_cast<std::size_t>(k));
-                s = numbers.back().data();
-                len = numbers.back().size();
-            } else {
-                s = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : nullptr;
-            }
-            if (s == nullptr)
-                return luaL_error(L, "bad argument #1 to 'write' (item %d is not a string)", i);
-            lua_pop(L, 1); // the table keeps a string item alive
-            net::const_buffer b(s, len);
-            if (n > max_pieces) many.push_back(b);
-            else pieces[count++] = b;
-            total += len;
-        }
-    } else {
-        size_t len;
-        const char* s = lua_tolstring(L, data_idx, &len);
-        pieces[count++] = net::const_buffer(s, len);
-        total = len;
-    }
-    auto gathered = [&]() -> std::pair<const net::const_buffer*, std::size_t> {
-        if (!many.empty()) return {many.data(), many.size()};
-        return {pieces, count};
-    };
-    auto [first, nbuf] = gathered();
+    const net::const_buffer* first = data.pieces;
+    std::size_t nbuf = data.count;
+    std::size_t total = data.total;
     std::size_t written = 0;
     bool fast = rt_->take_fast_path();
     if (!tls_ && fast) {

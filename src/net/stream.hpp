@@ -25,6 +25,14 @@ struct read_request {
     std::string delim;   // until
 };
 
+/// The bytes of one write, in pieces the caller keeps alive until write returns (write copies
+/// what the socket did not take before it waits).
+struct write_buffers {
+    const net::const_buffer* pieces;
+    std::size_t count;
+    std::size_t total;
+};
+
 /// Timeouts in seconds, < 0 meaning none.
 struct stream_timeouts {
     double connect = -1;
@@ -53,7 +61,7 @@ public:
 
     /// Each returns the number of results pushed onto L, or yields the calling light thread.
     int read(lua_State* L, light_thread& th, read_request req);
-    int write(lua_State* L, light_thread& th, int data_idx);
+    int write(lua_State* L, light_thread& th, const write_buffers& data);
     /// Closes; waiters are resumed with nil, "closed" later in the loop.
     void close();
     bool closed() const { return closed_; }
