@@ -60,66 +60,15 @@ void stream::consume(std::size_t n) {
     else rbuf_.clear();
 }
 
-namespace {
-
-std::string_view delimiter_of(const read_request& req) {
-    return req.what == read_request::kind::line ? std::string_view("\n", 1)
-                                                : std::string_view(req.delim);
-}
-
-} // namespace
-
-bool stream::satisfiable(const read_request& req) {
-    std::size_t have = rbuf_.size() - rpos_;
-    switch (req.what) {
-    case read_request::kind::exact:
-        return have >= req.n;
-    case read_request::kind::some:
-        return have > 0;
-    default: {
-        // Bytes already searched are not searched again, only the delimiter's width before them.
-        std::string_view d = delimiter_of(req);
-        std::string_view b = buffered();
-        std::size_t from = scanned_ >= d.size() ? scanned_ - d.size() + 1 : 0;
-        delim_at_ = b.find(d, from);
-        if (delim_at_ != std::string_view::npos) return true;
-        scanned_ = b.size();
-        // Too long: the caller gets an error instead of an ever growing buffer.
-        return have > req.n + d.size();
+int stream::deliver(lua_State* L, const frame& f) {
+    if (f.found == frame::state::too_long) {
+        scanned_ = 0;
+        return push_fail(L, err::too_long); // the bytes stay buffered
     }
-    }
-}
-
-int stream::deliver(lua_State* L, const read_request& req) {
     copy_guard copying(*this);
-    std::string_view b = buffered();
-    switch (req.what) {
-    case read_request::kind::exact:
-        lua_pushlstring(L, b.data(), req.n);
-        consume(req.n);
-        return 1;
-    case read_request::kind::some: {
-        std::size_t k = std::min(b.size(), req.n);
-        lua_pushlstring(L, b.data(), k);
-        consume(k);
-        return 1;
-    }
-    default: {
-        // satisfiable() just located the delimiter (or found none within max).
-        std::size_t at = delim_at_;
-        std::size_t len = at;
-        if (req.what == read_request::kind::line && at != std::string_view::npos && at > 0 &&
-            b[at - 1] == '\r')
-            --len;
-        if (at == std::string_view::npos || len > req.n) {
-            scanned_ = 0;
-            return push_fail(L, err::too_long); // the bytes stay buffered
-        }
-        lua_pushlstring(L, b.data(), len);
-        consume(at + delimiter_of(req).size());
-        return 1;
-    }
-    }
+    lua_pushlstring(L, rbuf_.data() + rpos_, f.length);
+    consume(f.consume);
+    return 1;
 }
 
 int stream::deliver_failure(lua_State* L, const read_request& req, const char* msg) {
@@ -136,7 +85,8 @@ int stream::deliver_failure(lua_State* L, const read_request& req, const char* m
 template <class Stack>
 int stream::advance_read(const read_request& req, Stack&& stack) {
     for (;;) {
-        if (satisfiable(req)) return deliver(stack(), req);
+        frame f = find_frame(req, buffered(), scanned_);
+        if (f.found != frame::state::need_more) return deliver(stack(), f);
         if (read_error_) return deliver_failure(stack(), req, error_string(read_error_).c_str());
         // TLS bytes arrive only through the asynchronous read; a drained socket is left to the
         // reactor, which reads as soon as the kernel reports data (no EAGAIN round trip).

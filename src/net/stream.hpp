@@ -3,6 +3,7 @@
 #pragma once
 
 #include "base/errors.hpp"
+#include "net/framing.hpp"
 #include "sched/runtime.hpp"
 #include "sched/wait_slot.hpp"
 
@@ -18,12 +19,6 @@ namespace lasio {
 
 class tls_layer;
 
-/// What a pending read waits for.
-struct read_request {
-    enum class kind : unsigned char { exact, some, until, line } what = kind::some;
-    std::size_t n = 0;   // exact: byte count; some/until/line: the maximum
-    std::string delim;   // until
-};
 
 /// The bytes of one write, in pieces the caller keeps alive until write returns (write copies
 /// what the socket did not take before it waits).
@@ -89,10 +84,8 @@ public:
 private:
     std::string_view buffered() const { return std::string_view(rbuf_).substr(rpos_); }
     void consume(std::size_t n);
-    /// Whether req can complete from the buffer (for read_until: records where the delimiter is).
-    bool satisfiable(const read_request& req);
-    /// Completes req from the buffer; only right after satisfiable(req) returned true.
-    int deliver(lua_State* L, const read_request& req);
+    /// Pushes f's bytes (or nil, "too long") and consumes them; f came from find_frame.
+    int deliver(lua_State* L, const frame& f);
     int deliver_failure(lua_State* L, const read_request& req, const char* msg);
     template <class Stack> int advance_read(const read_request& req, Stack&& stack);
     void start_read_wait();
@@ -133,8 +126,7 @@ private:
 
     std::string rbuf_;       // received, not yet consumed: rbuf_[rpos_..]
     std::size_t rpos_ = 0;
-    std::size_t scanned_ = 0; // read_until: bytes already searched for the delimiter
-    std::size_t delim_at_ = 0; // read_until: where satisfiable() found it
+    std::size_t scanned_ = 0; // read_until/read_line: bytes already searched (see find_frame)
     error_code read_error_;   // sticky: end of stream or a failed read
     wait_slot reader_;
     read_request request_;
