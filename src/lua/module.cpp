@@ -3,7 +3,7 @@
 #include "net/connect.hpp"
 #include "base/lua_bridge.hpp"
 #include "lua/thread_lua.hpp"
-#include "net/resolve.hpp"
+#include "lua/resolve_lua.hpp"
 #include "sched/runtime.hpp"
 #include "lua/server_lua.hpp"
 #include "net/stream.hpp"
