@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // luaopen_asio_core: the module table of one lua_State's runtime, and the loop functions.
-#include "net/connect.hpp"
+#include "lua/connect_lua.hpp"
 #include "base/lua_bridge.hpp"
 #include "lua/thread_lua.hpp"
 #include "lua/resolve_lua.hpp"

@@ -97,7 +97,7 @@ error_code start_handshake(const std::shared_ptr<stream>& s, const std::shared_p
     return {};
 }
 
-int push_handshake_fail(lua_State* L, stream& s, const error_code& ec) {
+failure describe_handshake_failure(const stream& s, const error_code& ec) {
     const char* msg = "handshake failed";
     std::string detail;
     if (s.closed() && ec == net::error::operation_aborted) {
@@ -115,10 +115,16 @@ int push_handshake_fail(lua_State* L, stream& s, const error_code& ec) {
     } else {
         detail = error_string(ec);
     }
-    lua_pushnil(L);
-    lua_pushstring(L, msg);
-    lua_pushlstring(L, detail.data(), detail.size());
-    return 3;
+    return failure{msg, std::move(detail)};
+}
+
+connect_upgrade tls_client_upgrade(std::shared_ptr<tls_context> ctx, std::string server_name) {
+    return [ctx = std::move(ctx), name = std::move(server_name)](const std::shared_ptr<stream>& s,
+                                                                 upgrade_done done) {
+        return start_handshake(s, ctx, name, [s, done = std::move(done)](const error_code& ec) {
+            done(ec, ec ? describe_handshake_failure(*s, ec) : failure{});
+        });
+    };
 }
 
 namespace {
@@ -221,7 +227,7 @@ public:
         if (shutdown_ && ec && !peer_closed) {
             push_fail(co, ec);
         } else if (ec && !shutdown_) {
-            push_handshake_fail(co, *s_, ec);
+            push_fail(co, describe_handshake_failure(*s_, ec));
             s_->close();
         } else {
             lua_pushboolean(co, 1);

@@ -2,6 +2,7 @@
 // TLS handshakes on connections (connect, accept, STARTTLS), their errors, and conn:tls_info.
 #pragma once
 
+#include "net/connect.hpp"
 #include "net/stream.hpp"
 #include "tls/tls_context.hpp"
 
@@ -38,8 +39,10 @@ using handshake_done = std::function<void(const error_code&)>;
  */
 error_code start_handshake(const std::shared_ptr<stream>& s, const std::shared_ptr<tls_context>& ctx,
                            const std::string& server_name, handshake_done done);
-/// Pushes nil, err, detail for a handshake on s that ended with ec; returns 3.
-int push_handshake_fail(lua_State* L, stream& s, const error_code& ec);
+/// What a handshake on s that ended with ec returns after nil: a short message and a detail.
+failure describe_handshake_failure(const stream& s, const error_code& ec);
+/// The client handshake (see start_handshake) as asio.connect's upgrade step.
+connect_upgrade tls_client_upgrade(std::shared_ptr<tls_context> ctx, std::string server_name);
 #endif
 
 /// ok, err = conn:tls_handshake(ctx [, { server_name =, timeout = }])
