@@ -7,7 +7,7 @@
 #include "sched/runtime.hpp"
 #include "lua/server_lua.hpp"
 #include "net/stream.hpp"
-#include "tls/tls_context.hpp"
+#include "lua/tls_context_lua.hpp"
 #include "net/udp_socket.hpp"
 #include "net/unix_socket.hpp"
 

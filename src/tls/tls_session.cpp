@@ -3,6 +3,7 @@
 #include "tls/tls_session.hpp"
 
 #include "base/lua_bridge.hpp"
+#include "lua/tls_context_lua.hpp" // until its bindings move to lua/
 #include "net/server.hpp"
 #include "tls/tls_layer.hpp"
 
