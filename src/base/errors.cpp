@@ -86,4 +86,6 @@ int push_fail(lua_State* L, const char* msg, std::string_view partial) {
     return 3;
 }
 
+int push_fail(lua_State* L, const failure& f) { return push_fail(L, f.message, f.detail); }
+
 } // namespace lasio

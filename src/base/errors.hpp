@@ -56,4 +56,13 @@ int push_fail(lua_State* L, const error_code& ec);
 /// Pushes nil, msg, partial and returns 3 (a read that ended early keeps what it had).
 int push_fail(lua_State* L, const char* msg, std::string_view partial);
 
+/// A failure that says more than its short string (a TLS handshake's): returned as nil, message,
+/// detail. message is a string literal (never owned), like the short strings of err.
+struct failure {
+    const char* message = nullptr;
+    std::string detail;
+};
+/// Pushes nil, f.message, f.detail and returns 3.
+int push_fail(lua_State* L, const failure& f);
+
 } // namespace lasio

@@ -1,15 +1,14 @@
 // SPDX-License-Identifier: MIT
 // luaopen_asio_core: the module table of one lua_State's runtime, and the loop functions.
-#include "net/connect.hpp"
 #include "base/lua_bridge.hpp"
-#include "lua/thread_lua.hpp"
-#include "net/resolve.hpp"
-#include "sched/runtime.hpp"
+#include "lua/connect_lua.hpp"
+#include "lua/resolve_lua.hpp"
 #include "lua/server_lua.hpp"
-#include "net/stream.hpp"
-#include "tls/tls_context.hpp"
-#include "net/udp_socket.hpp"
-#include "net/unix_socket.hpp"
+#include "lua/thread_lua.hpp"
+#include "lua/tls_context_lua.hpp"
+#include "net/stream.hpp"     // open_stream (the connection bindings are declared with the stream)
+#include "net/udp_socket.hpp" // asio.udp, open_udp (likewise)
+#include "sched/runtime.hpp"
 
 #if defined(_WIN32)
 #define LASIO_EXPORT extern "C" __declspec(dllexport)

@@ -4,7 +4,7 @@
 
 #include "base/endpoint.hpp"
 #include "base/lua_bridge.hpp"
-#include "tls/tls_context.hpp"
+#include "lua/tls_context_lua.hpp"
 
 #include <climits>
 #include <cstdint>

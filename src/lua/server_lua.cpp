@@ -7,9 +7,9 @@
 #include "base/lua_bridge.hpp"
 #include "lua/io_handle.hpp"
 #include "lua/options.hpp"
+#include "lua/tls_lua.hpp"
 #include "net/stream.hpp"
 #include "net/unix_socket.hpp"
-#include "tls/tls_session.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 

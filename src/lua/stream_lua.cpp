@@ -4,8 +4,8 @@
 #include "base/errors.hpp"
 #include "base/lua_bridge.hpp"
 #include "lua/io_handle.hpp"
+#include "lua/tls_lua.hpp"
 #include "net/stream.hpp"
-#include "tls/tls_session.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/socket_base.hpp>

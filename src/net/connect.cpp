@@ -1,15 +1,8 @@
 // SPDX-License-Identifier: MIT
-// asio.connect: resolve a host asynchronously, then try each address in turn (or a Unix path).
+// Connecting: resolve a host asynchronously, then try each address in turn (or a Unix path).
 #include "net/connect.hpp"
 
 #include "base/endpoint.hpp"
-#include "base/errors.hpp"
-#include "base/lua_bridge.hpp"
-#include "lua/options.hpp"
-#include "net/stream.hpp"
-#include "tls/tls_context.hpp"
-#include "tls/tls_session.hpp"
-#include "net/unix_socket.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -21,13 +14,14 @@ namespace {
 using tcp = net::ip::tcp;
 
 /**
- * One asio.connect call in progress. Owned by its pending handlers; the waiting light thread
- * names it as its wait target, so a timeout or kill closes the socket and cancels the resolver.
+ * One connect in progress (asio.connect, asio.unix_connect). Owned by its pending handlers; the
+ * waiting light thread names it as its wait target, so a timeout or kill closes the socket and
+ * cancels the resolver.
  */
 class connector final : public io_object, public wait_target, public std::enable_shared_from_this<connector> {
 public:
-    connector(runtime_ptr rt, connect_options opts, std::string server_name)
-        : io_object(std::move(rt)), opts_(std::move(opts)), server_name_(std::move(server_name)) {}
+    connector(runtime_ptr rt, connect_options opts, connect_upgrade upgrade)
+        : io_object(std::move(rt)), opts_(std::move(opts)), upgrade_(std::move(upgrade)) {}
 
     void start(light_thread& th, std::uint32_t token, const std::string& host, unsigned short port) {
         th_ = th.shared_from_this();
@@ -49,7 +43,7 @@ public:
                                  });
     }
 
-    /// Connects to a Unix socket path instead (asio.unix_connect).
+    /// Connects to a Unix socket path instead.
     void start_local(light_thread& th, std::uint32_t token, const stream::socket_type::endpoint_type& ep) {
         th_ = th.shared_from_this();
         token_ = token;
@@ -88,7 +82,7 @@ private:
         error_code ec;
         if (resolver_) resolver_->cancel();
         if (socket_) socket_->close(ec);
-        if (tls_stream_) tls_stream_->close();
+        if (upgrading_) upgrading_->close();
     }
 
     void on_resolve(const error_code& ec, tcp::resolver::results_type results) {
@@ -136,9 +130,7 @@ private:
         auto s = std::make_shared<stream>(rt_, std::move(*socket_));
         socket_.reset();
         s->timeouts() = opts_.timeouts;
-#if LASIO_WITH_TLS
-        if (opts_.tls) return start_tls(std::move(s));
-#endif
+        if (upgrade_) return start_upgrade(std::move(s));
         thread_ptr th = std::move(th_);
         done_ = true;
         lua_State* co = rt_->claim(*th, token_);
@@ -147,22 +139,21 @@ private:
         rt_->resume_now(*th);
     }
 
-#if LASIO_WITH_TLS
-    /// The handshake runs under the same wait (and deadline) as the connect.
-    void start_tls(std::shared_ptr<stream> s) {
-        tls_stream_ = s;
-        error_code ec = start_handshake(s, opts_.tls, server_name_, [self = shared_from_this()](const error_code& ec) {
-            self->on_handshake(ec);
+    /// The upgrade (the TLS handshake) runs under the same wait (and deadline) as the connect.
+    void start_upgrade(std::shared_ptr<stream> s) {
+        upgrading_ = s;
+        error_code ec = upgrade_(s, [self = shared_from_this()](const error_code& ec, failure why) {
+            self->on_upgraded(ec, std::move(why));
         });
         if (ec) {
             s->close();
-            tls_stream_.reset();
+            upgrading_.reset();
             fail(ec);
         }
     }
 
-    void on_handshake(const error_code& ec) {
-        std::shared_ptr<stream> s = std::move(tls_stream_);
+    void on_upgraded(const error_code& ec, failure why) {
+        std::shared_ptr<stream> s = std::move(upgrading_);
         if (done_ || rt_->closing() || s == nullptr) return;
         thread_ptr th = std::move(th_);
         done_ = true;
@@ -172,14 +163,13 @@ private:
             return;
         }
         if (ec) {
-            push_handshake_fail(co, *s, ec);
+            push_fail(co, why);
             s->close();
         } else {
             push_stream(co, std::move(s));
         }
         rt_->resume_now(*th);
     }
-#endif
 
     void fail(const error_code& ec) {
         if (starting_) {
@@ -201,8 +191,8 @@ private:
     }
 
     connect_options opts_;
-    std::string server_name_;
-    std::shared_ptr<stream> tls_stream_; // handshaking, not yet handed to Lua
+    connect_upgrade upgrade_;
+    std::shared_ptr<stream> upgrading_; // being upgraded, not yet handed to Lua
     thread_ptr th_;
     std::uint32_t token_ = 0;
     bool done_ = false;
@@ -216,45 +206,15 @@ private:
 
 } // namespace
 
-int l_unix_connect(lua_State* L) {
-    auto& rt = runtime::from(L);
-    size_t len;
-    const char* path = luaL_checklstring(L, 1, &len);
-    connect_options opts = check_connect_options(L, 2, "unix_connect");
-    light_thread& th = rt.current(L, "unix_connect");
-    if (opts.tls && !opts.server_name)
-        return luaL_error(L, "unix_connect: option 'server_name' is needed with 'tls'");
-    auto ep = unix_endpoint(std::string(path, len));
-    if (!ep) return push_fail(L, "invalid path");
-    std::string name = opts.server_name.value_or(std::string());
-    auto c = std::make_shared<connector>(rt.shared_from_this(), opts, std::move(name));
-    double timeout = opts.timeout >= 0 ? opts.timeout : opts.timeouts.connect;
-    int suspended = lua_yield(L, 0); // first: see l_connect
-    std::uint32_t token = rt.begin_wait(th, wait_kind::io, c.get(), timeout);
-    c->start_local(th, token, *ep);
-    return suspended;
-}
-
-int l_connect(lua_State* L) {
-    auto& rt = runtime::from(L);
-    size_t len;
-    const char* host = luaL_checklstring(L, 1, &len);
-    auto port = check_port(L, 2, "connect");
-    connect_options opts = check_connect_options(L, 3, "connect");
-    light_thread& th = rt.current(L, "connect");
-    if (!port || *port == 0) return push_fail(L, "invalid port");
-    // As asio.resolve: an empty name, or one a zero byte would cut short, names no host.
-    if (!could_name_host(std::string_view(host, len))) return push_fail(L, "host not found");
-    std::string h(host, len);
-    // The host name is what the certificate must name, unless told otherwise.
-    std::string name = opts.server_name.value_or(h);
-    auto c = std::make_shared<connector>(rt.shared_from_this(), opts, std::move(name));
-    double timeout = opts.timeout >= 0 ? opts.timeout : opts.timeouts.connect;
+int connect_and_yield(lua_State* L, runtime& rt, light_thread& th, connect_request req) {
+    double timeout = req.opts.timeout >= 0 ? req.opts.timeout : req.opts.timeouts.connect;
     // Yield first: where the coroutine cannot yield (inside a call from C) it raises, and no
     // wait has been committed yet. Nothing below touches L's stack.
     int suspended = lua_yield(L, 0);
+    auto c = std::make_shared<connector>(rt.shared_from_this(), std::move(req.opts), std::move(req.upgrade));
     std::uint32_t token = rt.begin_wait(th, wait_kind::io, c.get(), timeout);
-    c->start(th, token, h, *port);
+    if (req.local) c->start_local(th, token, *req.local);
+    else c->start(th, token, req.host, req.port);
     return suspended;
 }
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Asynchronous name resolution for light threads: asio.resolve, and the helper UDP connect uses.
+// Asynchronous name resolution for light threads, as asio.resolve and UDP connect use it.
 #pragma once
 
 #include "base/errors.hpp"
@@ -29,8 +29,5 @@ using resolve_done =
  */
 int resolve_and_yield(lua_State* L, runtime& rt, light_thread& th, const std::string& host, int family,
                       double timeout, resolve_done done, int hold_idx = 0);
-
-/// addrs, err = asio.resolve(host [, family])
-int l_resolve(lua_State* L);
 
 } // namespace lasio

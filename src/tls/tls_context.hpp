@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
-// asio.tls_context: an OpenSSL context with our settings (role, verification, ALPN), as userdata.
+// TLS contexts: an OpenSSL context with our settings (role, verification, certificates, ALPN).
 #pragma once
 
-#include <lua.hpp>
+#include "base/errors.hpp"
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #if LASIO_WITH_TLS
@@ -22,6 +23,14 @@ namespace lasio {
 class tls_context {
 public:
     enum class role : unsigned char { client, server };
+
+    /// What a context is built from (asio.tls_context's table, checked by its binding).
+    struct settings {
+        role mode = role::client;
+        std::optional<bool> verify; // default: clients verify, servers do not ask for certificates
+        std::optional<std::string> cert, key, ca; // PEM text, or the name of a file holding it
+        std::string alpn_wire; // as the constructor's
+    };
 
     /// alpn_wire: length-prefixed protocol names in preference order (empty: no ALPN).
     tls_context(role r, bool verify, std::string alpn_wire);
@@ -41,21 +50,15 @@ private:
     bool verify_;
     std::string alpn_wire_;
 };
+
+/**
+ * Builds a context and loads its certificates and keys. On failure returns null and sets why to
+ * what asio.tls_context returns after nil ("invalid certificate", "invalid key", "key does not
+ * match certificate", "invalid ca", "tls error") with OpenSSL's reason as the detail.
+ */
+std::shared_ptr<tls_context> make_tls_context(tls_context::settings s, failure& why);
 #else
 class tls_context;
 #endif
-
-/// Metatable name of TLS contexts.
-inline constexpr char tls_context_metatable[] = "asio.tls_context";
-
-/// ctx, err = asio.tls_context{ mode =, cert =, key =, ca =, verify =, alpn = }
-int l_tls_context(lua_State* L);
-/// The context of the userdata at idx (raises on a wrong type or in a build without TLS).
-std::shared_ptr<tls_context> check_tls_context(lua_State* L, int idx);
-/// The field `tls` of the option table at idx, or null when absent. Raises on a wrong type, on a
-/// context of the wrong role (server_side: a server context is wanted) and in a build without TLS.
-std::shared_ptr<tls_context> opt_tls_field(lua_State* L, int idx, const char* fn, bool server_side);
-/// Registers the TLS context metatable.
-void open_tls_context(lua_State* L);
 
 } // namespace lasio

@@ -1,13 +1,11 @@
 // SPDX-License-Identifier: MIT
-// TLS handshakes: client setup (SNI, host check), the accept hook of TLS servers, STARTTLS, info.
+// TLS sessions: client setup (SNI, host check), failures, the accept hook of TLS servers, shutdown, info.
 #include "tls/tls_session.hpp"
 
-#include "base/lua_bridge.hpp"
 #include "net/server.hpp"
 #include "tls/tls_layer.hpp"
 
 #include <boost/asio/ip/address.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #if LASIO_WITH_TLS
@@ -18,26 +16,9 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstring>
 #include <vector>
 
 namespace lasio {
-
-tls_server_options check_tls_server_options(lua_State* L, int idx, const char* fn) {
-    tls_server_options o;
-    if (!lua_istable(L, idx)) return o;
-    lua_getfield(L, idx, "handshake_timeout");
-    if (lua_type(L, -1) == LUA_TNUMBER) {
-        o.handshake_timeout = lua_tonumber(L, -1);
-        if (!(o.handshake_timeout >= 0))
-            luaL_error(L, "bad argument #%d to '%s' (handshake_timeout must be >= 0)", idx, fn);
-    } else if (!lua_isnil(L, -1)) {
-        luaL_error(L, "bad argument #%d to '%s' (option 'handshake_timeout' must be a number)", idx, fn);
-    }
-    lua_pop(L, 1);
-    o.ctx = opt_tls_field(L, idx, fn, true);
-    return o;
-}
 
 #if LASIO_WITH_TLS
 
@@ -97,14 +78,14 @@ error_code start_handshake(const std::shared_ptr<stream>& s, const std::shared_p
     return {};
 }
 
-int push_handshake_fail(lua_State* L, stream& s, const error_code& ec) {
-    const char* msg = "handshake failed";
+failure describe_handshake_failure(const stream& s, const error_code& ec) {
+    const char* msg = err::handshake_failed;
     std::string detail;
     if (s.closed() && ec == net::error::operation_aborted) {
         msg = err::closed;
         detail = "closed during the handshake";
     } else if (is_ssl_error(ec) && ERR_GET_REASON(ec.value()) == SSL_R_CERTIFICATE_VERIFY_FAILED) {
-        msg = "certificate verify failed";
+        msg = err::certificate_verify_failed;
         long v = s.tls() != nullptr ? SSL_get_verify_result(s.tls()->ssl().native_handle()) : X509_V_OK;
         detail = v != X509_V_OK ? lower(X509_verify_cert_error_string(v)) : reason_of(ec);
     } else if (ec == net::error::eof || ec == ssl::error::stream_truncated ||
@@ -115,10 +96,16 @@ int push_handshake_fail(lua_State* L, stream& s, const error_code& ec) {
     } else {
         detail = error_string(ec);
     }
-    lua_pushnil(L);
-    lua_pushstring(L, msg);
-    lua_pushlstring(L, detail.data(), detail.size());
-    return 3;
+    return failure{msg, std::move(detail)};
+}
+
+connect_upgrade tls_client_upgrade(std::shared_ptr<tls_context> ctx, std::string server_name) {
+    return [ctx = std::move(ctx), name = std::move(server_name)](const std::shared_ptr<stream>& s,
+                                                                 upgrade_done done) {
+        return start_handshake(s, ctx, name, [s, done = std::move(done)](const error_code& ec) {
+            done(ec, ec ? describe_handshake_failure(*s, ec) : failure{});
+        });
+    };
 }
 
 namespace {
@@ -190,52 +177,6 @@ struct tls_accept_state {
     std::vector<std::weak_ptr<tls_accept>> inflight;
 };
 
-/**
- * conn:tls_handshake or conn:tls_shutdown in progress. Owned by the handshake's handler; the waiting thread names it as
- * its wait target. A handshake cut short (timeout, kill) cannot be resumed: it closes the connection.
- */
-class handshake_wait final : public wait_target {
-public:
-    explicit handshake_wait(std::shared_ptr<stream> s, bool shutdown = false)
-        : s_(std::move(s)), shutdown_(shutdown) {}
-
-    void wait(light_thread& th, std::uint32_t token) {
-        th_ = th.shared_from_this();
-        token_ = token;
-    }
-
-    int cancel_wait(light_thread&, lua_State* co) override {
-        th_.reset();
-        s_->close();
-        return co != nullptr ? push_fail(co, err::timeout) : 0;
-    }
-
-    void on_done(const error_code& ec) {
-        thread_ptr th = std::move(th_);
-        if (th == nullptr) return;
-        runtime& rt = s_->rt();
-        lua_State* co = rt.claim(*th, token_);
-        if (co == nullptr) return;
-        // A peer that answers close_notify by closing the TCP connection has shut down too.
-        bool peer_closed = ec == net::error::eof || ec == ssl::error::stream_truncated;
-        if (shutdown_ && ec && !peer_closed) {
-            push_fail(co, ec);
-        } else if (ec && !shutdown_) {
-            push_handshake_fail(co, *s_, ec);
-            s_->close();
-        } else {
-            lua_pushboolean(co, 1);
-        }
-        rt.resume_now(*th);
-    }
-
-private:
-    std::shared_ptr<stream> s_;
-    bool shutdown_;
-    thread_ptr th_;
-    std::uint32_t token_ = 0;
-};
-
 } // namespace
 
 void use_tls_on_accept(server& s, tls_server_options opts) {
@@ -260,136 +201,45 @@ void use_tls_on_accept(server& s, tls_server_options opts) {
     });
 }
 
-int l_tls_handshake(lua_State* L) {
-    auto& rt = runtime::from(L);
-    stream& s = check_stream(L, 1);
-    std::shared_ptr<tls_context> ctx = check_tls_context(L, 2);
-    if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TTABLE);
-    std::string name;
-    // The handshake completes the connection: the connect timeout applies, else the read one.
-    double timeout = s.timeouts().connect >= 0 ? s.timeouts().connect : s.timeouts().read;
-    if (lua_istable(L, 3)) {
-        if (auto given = opt_string_field(L, 3, "server_name", "tls_handshake")) {
-            if (given->empty()) luaL_argerror(L, 3, "option 'server_name' must not be empty");
-            name = std::move(*given);
-        }
-        lua_getfield(L, 3, "timeout");
-        if (lua_type(L, -1) == LUA_TNUMBER) {
-            timeout = lua_tonumber(L, -1);
-            if (!(timeout >= 0)) luaL_argerror(L, 3, "timeout must be >= 0");
-        } else if (!lua_isnil(L, -1)) {
-            luaL_argerror(L, 3, "option 'timeout' must be a number");
-        }
-        lua_pop(L, 1);
-    }
-    light_thread& th = rt.current(L, "tls_handshake");
-    if (s.closed()) return push_fail(L, err::closed);
-    if (s.tls() != nullptr) return luaL_error(L, "tls_handshake: the connection already uses TLS");
-    if (s.busy()) return luaL_error(L, "tls_handshake: another light thread is reading or writing this connection");
-    // Bytes received in clear text before the upgrade must never pass for TLS-protected ones.
-    if (s.has_buffered_input()) return push_fail(L, "clear text still buffered");
-    if (ctx->mode() == tls_context::role::client && name.empty() && ctx->verify()) {
-        error_code ec;
-        auto peer = s.socket().remote_endpoint(ec);
-        if (!ec && (peer.protocol().family() == AF_INET || peer.protocol().family() == AF_INET6)) {
-            net::ip::tcp::endpoint ip;
-            std::memcpy(ip.data(), peer.data(), std::min(peer.size(), ip.capacity()));
-            name = ip.address().to_string();
-        } else {
-            return luaL_error(L, "tls_handshake: server_name is needed to verify the peer (or a context with verify = false)");
-        }
-    }
-    std::shared_ptr<stream> sp = s.shared_from_this();
-    auto w = std::make_shared<handshake_wait>(sp);
-    error_code ec = start_handshake(sp, ctx, name, [w](const error_code& ec) { w->on_done(ec); });
-    if (ec) {
-        s.close();
-        return push_fail(L, ec);
-    }
-    // Where the coroutine cannot yield this raises, and the handshake goes on with nobody
-    // waiting for it; commit the wait only once the yield is certain.
-    int suspended = rt.yield_holding(L, 1);
-    w->wait(th, rt.begin_wait(th, wait_kind::io, w.get(), timeout));
-    return suspended;
-}
-
-int l_tls_shutdown(lua_State* L) {
-    auto& rt = runtime::from(L);
-    stream& s = check_stream(L, 1);
-    double timeout = lua_isnoneornil(L, 2) ? s.timeouts().send : opt_timeout(L, 2);
-    light_thread& th = rt.current(L, "tls_shutdown");
-    if (s.closed()) return push_fail(L, err::closed);
-    if (s.tls() == nullptr) return luaL_error(L, "tls_shutdown: the connection does not use TLS");
-    if (s.busy() || s.handshaking())
-        return luaL_error(L, "tls_shutdown: another light thread is using this connection");
-    // A read whose reader timed out stays in flight; a second read by the shutdown would clash.
-    if (s.io_in_flight()) return push_fail(L, "busy");
-    if (s.write_error()) return push_fail(L, s.write_error());
-    std::shared_ptr<stream> sp = s.shared_from_this();
-    auto w = std::make_shared<handshake_wait>(sp, true);
-    s.set_handshaking(true);
-    ++rt.stats().pending;
-    s.tls()->ssl().async_shutdown([w, sp](const error_code& ec) {
-        sp->set_handshaking(false);
-        --sp->rt().stats().pending;
-        if (sp->rt().closing()) return;
-        w->on_done(ec);
+void start_shutdown(const std::shared_ptr<stream>& s, handshake_done done) {
+    s->set_handshaking(true);
+    ++s->rt().stats().pending;
+    s->tls()->ssl().async_shutdown([s, done = std::move(done)](const error_code& ec) {
+        s->set_handshaking(false);
+        --s->rt().stats().pending;
+        if (s->rt().closing()) return;
+        // A peer that answers close_notify by closing the TCP connection has shut down too.
+        bool peer_closed = ec == net::error::eof || ec == ssl::error::stream_truncated;
+        done(peer_closed ? error_code() : ec);
     });
-    int suspended = rt.yield_holding(L, 1); // first, as in tls_handshake
-    w->wait(th, rt.begin_wait(th, wait_kind::io, w.get(), timeout));
-    return suspended;
 }
 
-int l_tls_info(lua_State* L) {
-    stream& s = check_stream(L, 1);
-    if (s.closed() || s.tls() == nullptr || s.handshaking()) {
-        lua_pushnil(L);
-        return 1;
-    }
+std::optional<tls_session_info> session_info(const stream& s) {
+    if (s.closed() || s.tls() == nullptr || s.handshaking()) return std::nullopt;
+    auto text = [](const char* p) { return p != nullptr ? std::optional<std::string>(p) : std::nullopt; };
     SSL* h = s.tls()->ssl().native_handle();
-    lua_createtable(L, 0, 5);
-    lua_pushstring(L, SSL_get_version(h));
-    lua_setfield(L, -2, "version");
-    lua_pushstring(L, SSL_get_cipher_name(h));
-    lua_setfield(L, -2, "cipher");
+    tls_session_info info;
+    info.version = text(SSL_get_version(h));
+    info.cipher = text(SSL_get_cipher_name(h));
     const unsigned char* alpn = nullptr;
     unsigned int alpn_len = 0;
     SSL_get0_alpn_selected(h, &alpn, &alpn_len);
-    if (alpn != nullptr && alpn_len > 0) {
-        lua_pushlstring(L, reinterpret_cast<const char*>(alpn), alpn_len);
-        lua_setfield(L, -2, "alpn");
-    }
-    if (const char* sni = SSL_get_servername(h, TLSEXT_NAMETYPE_host_name)) {
-        lua_pushstring(L, sni);
-        lua_setfield(L, -2, "server_name");
-    }
+    if (alpn != nullptr && alpn_len > 0) info.alpn.emplace(reinterpret_cast<const char*>(alpn), alpn_len);
+    info.server_name = text(SSL_get_servername(h, TLSEXT_NAMETYPE_host_name));
     X509* peer = SSL_get_peer_certificate(h);
-    lua_pushboolean(L, peer != nullptr && s.tls()->context().verify() &&
-                           SSL_get_verify_result(h) == X509_V_OK);
-    lua_setfield(L, -2, "peer_verified");
+    info.peer_verified = peer != nullptr && s.tls()->context().verify() && SSL_get_verify_result(h) == X509_V_OK;
     if (peer != nullptr) {
         char buf[256];
         X509_NAME_oneline(X509_get_subject_name(peer), buf, sizeof buf);
-        lua_pushstring(L, buf);
-        lua_setfield(L, -2, "peer_subject");
+        info.peer_subject = buf;
         X509_free(peer);
     }
-    return 1;
+    return info;
 }
 
 #else
 
 void use_tls_on_accept(server&, tls_server_options) {}
-
-int l_tls_handshake(lua_State* L) { return luaL_error(L, "tls_handshake: built without TLS"); }
-
-int l_tls_shutdown(lua_State* L) { return luaL_error(L, "tls_shutdown: built without TLS"); }
-
-int l_tls_info(lua_State* L) {
-    check_stream(L, 1);
-    lua_pushnil(L);
-    return 1;
-}
 
 #endif
 

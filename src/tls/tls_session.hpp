@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
-// TLS handshakes on connections (connect, accept, STARTTLS), their errors, and conn:tls_info.
+// TLS sessions on connections: handshakes (connect, accept, STARTTLS), their errors, shutdown, info.
 #pragma once
 
+#include "net/connect.hpp"
 #include "net/stream.hpp"
 #include "tls/tls_context.hpp"
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace lasio {
@@ -19,8 +21,6 @@ struct tls_server_options {
     double handshake_timeout = 10;
 };
 
-/// Reads tls and handshake_timeout from the option table at idx (raises on wrong types).
-tls_server_options check_tls_server_options(lua_State* L, int idx, const char* fn);
 /**
  * Makes s hand its handler only connections whose TLS handshake succeeded; a failed or timed out
  * handshake closes the connection and the handler never sees it. Closing s aborts handshakes
@@ -38,15 +38,30 @@ using handshake_done = std::function<void(const error_code&)>;
  */
 error_code start_handshake(const std::shared_ptr<stream>& s, const std::shared_ptr<tls_context>& ctx,
                            const std::string& server_name, handshake_done done);
-/// Pushes nil, err, detail for a handshake on s that ended with ec; returns 3.
-int push_handshake_fail(lua_State* L, stream& s, const error_code& ec);
-#endif
+/// What a handshake on s that ended with ec returns after nil: a short message and a detail.
+failure describe_handshake_failure(const stream& s, const error_code& ec);
+/// The client handshake (see start_handshake) as asio.connect's upgrade step.
+connect_upgrade tls_client_upgrade(std::shared_ptr<tls_context> ctx, std::string server_name);
 
-/// ok, err = conn:tls_handshake(ctx [, { server_name =, timeout = }])
-int l_tls_handshake(lua_State* L);
-/// ok, err = conn:tls_shutdown([timeout]): sends close_notify and waits for the peer's (or its close).
-int l_tls_shutdown(lua_State* L);
-/// info = conn:tls_info()
-int l_tls_info(lua_State* L);
+/**
+ * Sends close_notify on s (which uses TLS and is idle) and waits for the peer's. done runs as
+ * start_handshake's does; a peer that closes the connection instead counts as done, without error.
+ */
+void start_shutdown(const std::shared_ptr<stream>& s, handshake_done done);
+
+/// What conn:tls_info reports of an established session; unset fields are absent from its table.
+struct tls_session_info {
+    std::optional<std::string> version, cipher;
+    std::optional<std::string> alpn;        // the protocol chosen, if any
+    std::optional<std::string> server_name; // the SNI name sent or received
+    bool peer_verified = false;
+    std::optional<std::string> peer_subject;
+};
+/**
+ * The session of s, or nullopt when s is closed, does not use TLS or is still handshaking. A copy:
+ * nothing in it points into OpenSSL, which the finalizers pushing it may run could free.
+ */
+std::optional<tls_session_info> session_info(const stream& s);
+#endif
 
 } // namespace lasio
