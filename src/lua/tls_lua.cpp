@@ -113,7 +113,7 @@ int l_tls_handshake(lua_State* L) {
     }
     light_thread& th = rt.current(L, "tls_handshake");
     if (s.closed()) return push_fail(L, err::closed);
-    if (s.tls() != nullptr) return luaL_error(L, "tls_handshake: the connection already uses TLS");
+    if (s.layer() != nullptr) return luaL_error(L, "tls_handshake: the connection already uses TLS");
     if (s.busy()) return luaL_error(L, "tls_handshake: another light thread is reading or writing this connection");
     // Bytes received in clear text before the upgrade must never pass for TLS-protected ones.
     if (s.has_buffered_input()) return push_fail(L, err::clear_text_buffered);
@@ -148,7 +148,7 @@ int l_tls_shutdown(lua_State* L) {
     double timeout = lua_isnoneornil(L, 2) ? s.timeouts().send : opt_timeout(L, 2);
     light_thread& th = rt.current(L, "tls_shutdown");
     if (s.closed()) return push_fail(L, err::closed);
-    if (s.tls() == nullptr) return luaL_error(L, "tls_shutdown: the connection does not use TLS");
+    if (s.layer() == nullptr) return luaL_error(L, "tls_shutdown: the connection does not use TLS");
     if (s.busy() || s.handshaking())
         return luaL_error(L, "tls_shutdown: another light thread is using this connection");
     // A read whose reader timed out stays in flight; a second read by the shutdown would clash.

@@ -3,7 +3,6 @@
 #include "net/stream.hpp"
 
 #include "base/lua_bridge.hpp"
-#include "tls/tls_layer.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
@@ -17,8 +16,6 @@ namespace {
 
 /// A consumed buffer larger than this is released, so idle connections stay small.
 constexpr std::size_t keep_buffer_capacity = 4096;
-/// TLS reads go through a per-connection buffer of this size (a TLS record is at most 16 KiB).
-constexpr std::size_t tls_read_size = 16 * 1024;
 
 } // namespace
 
@@ -35,12 +32,12 @@ stream::~stream() {
         closed_ = true;
         --rt_->stats().sockets;
     }
-    tls_.reset();
+    layer_.reset();
 }
 
 stream::socket_type& stream::socket() { return *socket_; }
 
-void stream::set_tls(std::unique_ptr<tls_layer> tls) { tls_ = std::move(tls); }
+void stream::set_layer(std::unique_ptr<stream_layer> layer) { layer_ = std::move(layer); }
 
 // --- reading --------------------------------------------------------------------------------
 
@@ -88,9 +85,9 @@ int stream::advance_read(const read_request& req, Stack&& stack) {
         frame f = find_frame(req, buffered(), scanned_);
         if (f.found != frame::state::need_more) return deliver(stack(), f);
         if (read_error_) return deliver_failure(stack(), req, error_string(read_error_).c_str());
-        // TLS bytes arrive only through the asynchronous read; a drained socket is left to the
-        // reactor, which reads as soon as the kernel reports data (no EAGAIN round trip).
-        if (tls_ || drained_) return 0;
+        // A layer's bytes arrive only through its asynchronous read; a drained socket is left to
+        // the reactor, which reads as soon as the kernel reports data (no EAGAIN round trip).
+        if (layer_ || drained_) return 0;
         error_code ec;
         scratch_lease lease(*rt_);
         if (lease.get() == nullptr) {
@@ -164,17 +161,7 @@ void stream::start_read_wait() {
     if (read_waiting_) return; // the wait in flight will serve the current reader
     read_waiting_ = true;
     ++rt_->stats().pending;
-#if LASIO_WITH_TLS
-    if (tls_) {
-        auto& buf = tls_->read_buffer();
-        buf.resize(tls_read_size);
-        tls_->ssl().async_read_some(
-            net::buffer(buf), [self = shared_from_this()](const error_code& ec, std::size_t n) {
-                self->on_tls_read(ec, n);
-            });
-        return;
-    }
-#endif
+    if (layer_) return layer_->start_read(shared_from_this());
     socket_->async_receive(net::buffer(inbox_),
                            [self = shared_from_this()](const error_code& ec, std::size_t n) {
                                self->on_received(ec, n);
@@ -184,7 +171,7 @@ void stream::start_read_wait() {
 void stream::on_received(const error_code& ec, std::size_t n) {
     // Bytes that arrive after their reader left (timeout, kill) stay for the next reader.
     if (n > 0 && !closed_ && !rt_->closing()) {
-        if (tls_) {
+        if (layer_) {
             // Clear text that raced a STARTTLS upgrade must never pass for TLS-protected data.
             close();
         } else {
@@ -218,14 +205,9 @@ void stream::on_read_ready(const error_code& ec) {
     rt_->resume_now(*th);
 }
 
-void stream::on_tls_read(const error_code& ec, std::size_t n) {
-#if LASIO_WITH_TLS
-    if (!rt_->closing() && !closed_ && n > 0) rbuf_.append(tls_->read_buffer().data(), n);
-    if (ec && ec != net::error::operation_aborted && !read_error_) {
-        // A peer that closes without close_notify still ends the stream for the reader.
-        read_error_ = ec == net::ssl::error::stream_truncated ? error_code(net::error::eof) : ec;
-    }
-#endif
+void stream::on_layer_read(const error_code& ec, const char* data, std::size_t n) {
+    if (!rt_->closing() && !closed_ && n > 0) rbuf_.append(data, n);
+    if (ec && ec != net::error::operation_aborted && !read_error_) read_error_ = ec;
     on_read_ready(ec);
 }
 
@@ -251,7 +233,7 @@ int stream::write(lua_State* L, light_thread& th, const write_buffers& data) {
     std::size_t total = data.total;
     std::size_t written = 0;
     bool fast = rt_->take_fast_path();
-    if (!tls_ && fast) {
+    if (!layer_ && fast) {
         error_code ec;
         if (nbuf == 1) {
             while (written < total && !ec) written += socket_->write_some(first[0] + written, ec);
@@ -293,7 +275,7 @@ int stream::write(lua_State* L, light_thread& th, const write_buffers& data) {
     // yield that raises inside a call from C leaves nothing behind); commit the wait after it.
     int suspended = rt_->yield_holding(L, 1);
     writer_.begin(*rt_, th, this, timeouts_.send);
-    if (fast || tls_) {
+    if (fast || layer_) {
         start_write_wait();
     } else {
         ++rt_->stats().pending;
@@ -307,15 +289,7 @@ void stream::start_write_wait() {
     if (write_waiting_) return;
     write_waiting_ = true;
     ++rt_->stats().pending;
-#if LASIO_WITH_TLS
-    if (tls_) {
-        net::async_write(tls_->ssl(), net::buffer(wbuf_.data() + wpos_, wbuf_.size() - wpos_),
-                         [self = shared_from_this()](const error_code& ec, std::size_t n) {
-                             self->on_tls_write(ec, n);
-                         });
-        return;
-    }
-#endif
+    if (layer_) return layer_->start_write(shared_from_this(), net::buffer(wbuf_.data() + wpos_, wbuf_.size() - wpos_));
     socket_->async_wait(socket_type::wait_write, [self = shared_from_this()](const error_code& ec) {
         self->on_write_ready(ec);
     });
@@ -335,7 +309,7 @@ void stream::on_write_ready(const error_code& ec) {
     finish_write(wec);
 }
 
-void stream::on_tls_write(const error_code& ec, std::size_t n) {
+void stream::on_layer_write(const error_code& ec, std::size_t n) {
     write_waiting_ = false;
     --rt_->stats().pending;
     wpos_ += n;
@@ -370,7 +344,7 @@ int stream::cancel_wait(light_thread& th, lua_State* co) {
         reader_ = {};
         // A cancelled receive has transferred nothing, so no byte is lost. A TLS read stays in
         // flight and appends what it gets to the buffer for the next reader.
-        if (!tls_) {
+        if (!layer_) {
             error_code ec;
             socket_->cancel(ec);
         }
@@ -380,7 +354,7 @@ int stream::cancel_wait(light_thread& th, lua_State* co) {
     if (writer_.th.get() == &th) {
         writer_ = {};
         std::size_t sent = wtotal_ - (wbuf_.size() - wpos_);
-        if (tls_) {
+        if (layer_) {
             // A TLS record cut in the middle cannot be resumed: the session is over. The write
             // in flight still reads the buffer: close() leaves it to the write's handler.
             close();
@@ -426,7 +400,7 @@ void stream::release_buffers() {
 
 void stream::release_io() {
     close();
-    tls_.reset();
+    layer_.reset();
     socket_.reset();
 }
 

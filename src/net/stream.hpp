@@ -4,6 +4,7 @@
 
 #include "base/errors.hpp"
 #include "net/framing.hpp"
+#include "net/stream_layer.hpp"
 #include "sched/runtime.hpp"
 #include "sched/wait_slot.hpp"
 
@@ -17,7 +18,6 @@
 
 namespace lasio {
 
-class tls_layer;
 
 
 /// The bytes of one write, in pieces the caller keeps alive until write returns (write copies
@@ -63,9 +63,13 @@ public:
 
     socket_type& socket();
     stream_timeouts& timeouts() { return timeouts_; }
-    /// Wraps the socket in TLS (connect/accept or STARTTLS); see tls_layer.
-    tls_layer* tls() const { return tls_.get(); }
-    void set_tls(std::unique_ptr<tls_layer> tls);
+    /// The layer the stream's bytes pass through (TLS), or null; see stream_layer.
+    stream_layer* layer() const { return layer_.get(); }
+    /// Puts a layer over the socket (TLS: at connect or accept, or STARTTLS in place).
+    void set_layer(std::unique_ptr<stream_layer> layer);
+    /// What the layer's operations report (see stream_layer).
+    void on_layer_read(const error_code& ec, const char* data, std::size_t n);
+    void on_layer_write(const error_code& ec, std::size_t n);
     /// Whether bytes received in clear text are still buffered (a STARTTLS upgrade refuses them).
     bool has_buffered_input() const { return rpos_ < rbuf_.size(); }
     bool busy() const { return reader_.th != nullptr || writer_.th != nullptr; }
@@ -91,13 +95,11 @@ private:
     void start_read_wait();
     void on_read_ready(const error_code& ec);
     void on_received(const error_code& ec, std::size_t n);
-    void on_tls_read(const error_code& ec, std::size_t n);
 
     /// Writes as much of the pending output as the socket takes now; false when it would block.
     bool flush_now(error_code& ec);
     void start_write_wait();
     void on_write_ready(const error_code& ec);
-    void on_tls_write(const error_code& ec, std::size_t n);
     void finish_write(const error_code& ec);
     /// Frees the buffers of a closed stream that no copy and no Asio operation still reads.
     void release_buffers();
@@ -118,7 +120,7 @@ private:
     };
 
     std::optional<socket_type> socket_;
-    std::unique_ptr<tls_layer> tls_;
+    std::unique_ptr<stream_layer> layer_;
     stream_timeouts timeouts_;
     bool closed_ = false;
     bool handshaking_ = false;

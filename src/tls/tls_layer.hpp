@@ -3,11 +3,13 @@
 #pragma once
 
 #include "net/stream.hpp"
+#include "net/stream_layer.hpp"
 #include "tls/tls_context.hpp"
 
 #if LASIO_WITH_TLS
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/write.hpp>
 #endif
 
 #include <vector>
@@ -16,26 +18,40 @@ namespace lasio {
 
 #if LASIO_WITH_TLS
 /**
- * Layered over the socket by reference, so the socket stays in its stream and a STARTTLS upgrade
- * happens in place. Keeps its context alive for as long as the session exists.
+ * The stream layer of a TLS session, over the socket by reference, so the socket stays in its
+ * stream and a STARTTLS upgrade happens in place. Keeps its context alive for as long as the
+ * session exists.
  */
-class tls_layer {
+class tls_layer final : public stream_layer {
 public:
     tls_layer(stream::socket_type& socket, std::shared_ptr<tls_context> ctx)
         : ctx_(std::move(ctx)), ssl_(socket, ctx_->ssl()) {}
 
     net::ssl::stream<stream::socket_type&>& ssl() { return ssl_; }
     tls_context& context() { return *ctx_; }
-    /// Incoming ciphertext lands here before decryption appends it to the stream's buffer.
-    std::vector<char>& read_buffer() { return read_buffer_; }
+
+    void start_read(const std::shared_ptr<stream>& s) override {
+        // A TLS record is at most 16 KiB: one read never needs more.
+        read_buffer_.resize(16 * 1024);
+        ssl_.async_read_some(net::buffer(read_buffer_), [s, this](const error_code& ec, std::size_t n) {
+            // A peer that closes without close_notify still ends the stream for the reader.
+            error_code reported = ec == net::ssl::error::stream_truncated ? error_code(net::error::eof) : ec;
+            s->on_layer_read(reported, read_buffer_.data(), n);
+        });
+    }
+
+    void start_write(const std::shared_ptr<stream>& s, net::const_buffer data) override {
+        net::async_write(ssl_, data, [s](const error_code& ec, std::size_t n) { s->on_layer_write(ec, n); });
+    }
 
 private:
     std::shared_ptr<tls_context> ctx_;
     net::ssl::stream<stream::socket_type&> ssl_;
-    std::vector<char> read_buffer_;
+    std::vector<char> read_buffer_; // ciphertext's clear bytes land here before the stream takes them
 };
-#else
-class tls_layer {};
+
+/// The TLS layer of s, or null when s has none (TLS is the only layer there is).
+inline tls_layer* tls_of(const stream& s) { return static_cast<tls_layer*>(s.layer()); }
 #endif
 
 } // namespace lasio

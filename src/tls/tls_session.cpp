@@ -45,12 +45,12 @@ bool is_ssl_error(const error_code& ec) { return ec.category() == net::error::ge
 error_code start_handshake(const std::shared_ptr<stream>& s, const std::shared_ptr<tls_context>& ctx,
                            const std::string& server_name, handshake_done done) {
     try {
-        s->set_tls(std::make_unique<tls_layer>(s->socket(), ctx));
+        s->set_layer(std::make_unique<tls_layer>(s->socket(), ctx));
     } catch (const std::exception&) {
         return net::error::no_memory;
     }
     bool client = ctx->mode() == tls_context::role::client;
-    SSL* h = s->tls()->ssl().native_handle();
+    SSL* h = tls_of(*s)->ssl().native_handle();
     // Callers refuse empty names; should one slip through, never verify without a name.
     if (client && ctx->verify() && server_name.empty()) return net::error::invalid_argument;
     if (client && !server_name.empty()) {
@@ -68,7 +68,7 @@ error_code start_handshake(const std::shared_ptr<stream>& s, const std::shared_p
     }
     s->set_handshaking(true);
     ++s->rt().stats().pending;
-    s->tls()->ssl().async_handshake(client ? ssl::stream_base::client : ssl::stream_base::server,
+    tls_of(*s)->ssl().async_handshake(client ? ssl::stream_base::client : ssl::stream_base::server,
                                     [s, done = std::move(done)](const error_code& ec) {
                                         s->set_handshaking(false);
                                         --s->rt().stats().pending;
@@ -86,7 +86,7 @@ failure describe_handshake_failure(const stream& s, const error_code& ec) {
         detail = "closed during the handshake";
     } else if (is_ssl_error(ec) && ERR_GET_REASON(ec.value()) == SSL_R_CERTIFICATE_VERIFY_FAILED) {
         msg = err::certificate_verify_failed;
-        long v = s.tls() != nullptr ? SSL_get_verify_result(s.tls()->ssl().native_handle()) : X509_V_OK;
+        long v = s.layer() != nullptr ? SSL_get_verify_result(tls_of(s)->ssl().native_handle()) : X509_V_OK;
         detail = v != X509_V_OK ? lower(X509_verify_cert_error_string(v)) : reason_of(ec);
     } else if (ec == net::error::eof || ec == ssl::error::stream_truncated ||
                ec == net::error::connection_reset) {
@@ -204,7 +204,7 @@ void use_tls_on_accept(server& s, tls_server_options opts) {
 void start_shutdown(const std::shared_ptr<stream>& s, handshake_done done) {
     s->set_handshaking(true);
     ++s->rt().stats().pending;
-    s->tls()->ssl().async_shutdown([s, done = std::move(done)](const error_code& ec) {
+    tls_of(*s)->ssl().async_shutdown([s, done = std::move(done)](const error_code& ec) {
         s->set_handshaking(false);
         --s->rt().stats().pending;
         if (s->rt().closing()) return;
@@ -215,9 +215,9 @@ void start_shutdown(const std::shared_ptr<stream>& s, handshake_done done) {
 }
 
 std::optional<tls_session_info> session_info(const stream& s) {
-    if (s.closed() || s.tls() == nullptr || s.handshaking()) return std::nullopt;
+    if (s.closed() || s.layer() == nullptr || s.handshaking()) return std::nullopt;
     auto text = [](const char* p) { return p != nullptr ? std::optional<std::string>(p) : std::nullopt; };
-    SSL* h = s.tls()->ssl().native_handle();
+    SSL* h = tls_of(s)->ssl().native_handle();
     tls_session_info info;
     info.version = text(SSL_get_version(h));
     info.cipher = text(SSL_get_cipher_name(h));
@@ -227,7 +227,7 @@ std::optional<tls_session_info> session_info(const stream& s) {
     if (alpn != nullptr && alpn_len > 0) info.alpn.emplace(reinterpret_cast<const char*>(alpn), alpn_len);
     info.server_name = text(SSL_get_servername(h, TLSEXT_NAMETYPE_host_name));
     X509* peer = SSL_get_peer_certificate(h);
-    info.peer_verified = peer != nullptr && s.tls()->context().verify() && SSL_get_verify_result(h) == X509_V_OK;
+    info.peer_verified = peer != nullptr && tls_of(s)->context().verify() && SSL_get_verify_result(h) == X509_V_OK;
     if (peer != nullptr) {
         char buf[256];
         X509_NAME_oneline(X509_get_subject_name(peer), buf, sizeof buf);
