@@ -5,6 +5,7 @@
 #include "base/endpoint.hpp"
 #include "base/errors.hpp"
 #include "lua/options.hpp"
+#include "lua/stream_lua.hpp"
 #include "net/connect.hpp"
 #include "net/unix_socket.hpp"
 #include "tls/tls_session.hpp"
@@ -36,6 +37,7 @@ int l_unix_connect(lua_State* L) {
     if (!req.local) return push_fail(L, err::invalid_path);
     req.upgrade = upgrade_of(opts, opts.server_name.value_or(std::string()));
     req.opts = std::move(opts);
+    req.push_connection = push_stream;
     return connect_and_yield(L, rt, th, std::move(req));
 }
 
@@ -55,6 +57,7 @@ int l_connect(lua_State* L) {
     // The host name is what the certificate must name, unless told otherwise.
     req.upgrade = upgrade_of(opts, opts.server_name.value_or(req.host));
     req.opts = std::move(opts);
+    req.push_connection = push_stream;
     return connect_and_yield(L, rt, th, std::move(req));
 }
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // luaopen_asio_core: the module table of one lua_State's runtime, and the loop functions.
 #include "base/lua_bridge.hpp"
+#include "lua/udp_lua.hpp"
+#include "lua/stream_lua.hpp"
 #include "lua/connect_lua.hpp"
 #include "lua/resolve_lua.hpp"
 #include "lua/server_lua.hpp"

@@ -5,6 +5,7 @@
 #include "base/endpoint.hpp"
 #include "base/errors.hpp"
 #include "base/lua_bridge.hpp"
+#include "lua/stream_lua.hpp"
 #include "lua/io_handle.hpp"
 #include "lua/options.hpp"
 #include "lua/tls_lua.hpp"
@@ -18,6 +19,31 @@
 namespace lasio {
 
 namespace {
+
+/**
+ * A server whose connections each run the script's handler (the function at handler_idx) in a
+ * light thread of its own. The handler stays in the registry until the server closes.
+ */
+std::shared_ptr<server> make_server(lua_State* L, runtime& rt, server::acceptor_type acceptor, int handler_idx) {
+    lua_pushvalue(L, handler_idx);
+    int ref = ref_value(L);
+    auto run_handler = [ref](server& srv, std::shared_ptr<stream> conn) {
+        runtime& rt = srv.rt();
+        lua_State* A = rt.aux();
+        // Nobody else knows of the connection: should the handler raise, the runtime closes it.
+        std::weak_ptr<io_object> owned = conn;
+        push_ref(A, ref);
+        push_stream(A, std::move(conn));
+        light_thread& th = rt.spawn_with_record(A, 1);
+        rt.close_on_error(th, std::move(owned));
+        lua_pop(A, 1); // the handle: nobody joins an accept handler
+    };
+    auto s = std::make_shared<server>(rt.shared_from_this(), std::move(acceptor), std::move(run_handler));
+    s->on_close([&rt, ref]() mutable {
+        if (!rt.closing()) unref_value(rt.aux(), ref);
+    });
+    return s;
+}
 
 server& check_server(lua_State* L, int idx) {
     return *check_object<server_handle>(L, idx, server_metatable).s;
@@ -72,9 +98,7 @@ int l_server(lua_State* L) {
     if (!ec) acceptor.bind(to_generic(ep), ec);
     if (!ec) acceptor.listen(backlog, ec);
     if (ec) return push_fail(L, ec);
-    lua_pushvalue(L, 3);
-    int handler_ref = ref_value(L);
-    auto s = std::make_shared<server>(rt.shared_from_this(), std::move(acceptor), handler_ref);
+    auto s = make_server(L, rt, std::move(acceptor), 3);
     new_object<server_handle>(L, server_metatable, server_handle{s});
     use_tls_on_accept(*s, std::move(tls));
     s->start();
@@ -116,9 +140,7 @@ int l_unix_server(lua_State* L) {
         if (identity) remove_file(path);
         return push_fail(L, ec);
     }
-    lua_pushvalue(L, 2);
-    int handler_ref = ref_value(L);
-    auto s = std::make_shared<server>(rt.shared_from_this(), std::move(acceptor), handler_ref);
+    auto s = make_server(L, rt, std::move(acceptor), 2);
     push_server(L, s);
     // Remove the file on close, but only if it is still ours (not replaced by another server).
     s->on_close([path, identity] {

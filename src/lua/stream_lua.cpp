@@ -3,6 +3,7 @@
 #include "base/endpoint.hpp"
 #include "base/errors.hpp"
 #include "base/lua_bridge.hpp"
+#include "lua/stream_lua.hpp"
 #include "lua/io_handle.hpp"
 #include "lua/tls_lua.hpp"
 #include "net/stream.hpp"

@@ -4,6 +4,7 @@
 
 #include "base/errors.hpp"
 #include "base/lua_bridge.hpp"
+#include "lua/stream_lua.hpp"
 #include "lua/tls_context_lua.hpp"
 #include "net/stream.hpp"
 

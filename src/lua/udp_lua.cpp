@@ -2,6 +2,7 @@
 // Lua bindings of UDP sockets: asio.udp, send/receive, connect, options, multicast groups.
 #include "base/endpoint.hpp"
 #include "base/lua_bridge.hpp"
+#include "lua/udp_lua.hpp"
 #include "lua/io_handle.hpp"
 #include "net/resolve.hpp"
 #include "lua/options.hpp"

@@ -20,8 +20,9 @@ using tcp = net::ip::tcp;
  */
 class connector final : public io_object, public wait_target, public std::enable_shared_from_this<connector> {
 public:
-    connector(runtime_ptr rt, connect_options opts, connect_upgrade upgrade)
-        : io_object(std::move(rt)), opts_(std::move(opts)), upgrade_(std::move(upgrade)) {}
+    connector(runtime_ptr rt, connect_request& req)
+        : io_object(std::move(rt)), opts_(std::move(req.opts)), upgrade_(std::move(req.upgrade)),
+          push_connection_(req.push_connection) {}
 
     void start(light_thread& th, std::uint32_t token, const std::string& host, unsigned short port) {
         th_ = th.shared_from_this();
@@ -135,7 +136,7 @@ private:
         done_ = true;
         lua_State* co = rt_->claim(*th, token_);
         if (co == nullptr) return;
-        push_stream(co, std::move(s));
+        push_connection_(co, std::move(s));
         rt_->resume_now(*th);
     }
 
@@ -166,7 +167,7 @@ private:
             push_fail(co, why);
             s->close();
         } else {
-            push_stream(co, std::move(s));
+            push_connection_(co, std::move(s));
         }
         rt_->resume_now(*th);
     }
@@ -192,6 +193,7 @@ private:
 
     connect_options opts_;
     connect_upgrade upgrade_;
+    void (*push_connection_)(lua_State* L, std::shared_ptr<stream> s);
     std::shared_ptr<stream> upgrading_; // being upgraded, not yet handed to Lua
     thread_ptr th_;
     std::uint32_t token_ = 0;
@@ -211,7 +213,7 @@ int connect_and_yield(lua_State* L, runtime& rt, light_thread& th, connect_reque
     // Yield first: where the coroutine cannot yield (inside a call from C) it raises, and no
     // wait has been committed yet. Nothing below touches L's stack.
     int suspended = lua_yield(L, 0);
-    auto c = std::make_shared<connector>(rt.shared_from_this(), std::move(req.opts), std::move(req.upgrade));
+    auto c = std::make_shared<connector>(rt.shared_from_this(), req);
     std::uint32_t token = rt.begin_wait(th, wait_kind::io, c.get(), timeout);
     if (req.local) c->start_local(th, token, *req.local);
     else c->start(th, token, req.host, req.port);

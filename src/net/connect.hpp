@@ -38,6 +38,8 @@ struct connect_request {
     connect_options opts;
     /// Empty: the connection is handed over as soon as it is connected.
     connect_upgrade upgrade;
+    /// Pushes the connection onto the waiting thread's results (the binding's userdata).
+    void (*push_connection)(lua_State* L, std::shared_ptr<stream> s) = nullptr;
 };
 
 /**

@@ -3,7 +3,6 @@
 #include "net/server.hpp"
 
 #include "base/errors.hpp"
-#include "base/lua_bridge.hpp"
 #include "net/stream.hpp"
 
 
@@ -21,8 +20,8 @@ bool resource_exhausted(const error_code& ec) {
 
 } // namespace
 
-server::server(runtime_ptr rt, acceptor_type acceptor, int handler_ref)
-    : io_object(std::move(rt)), handler_ref_(handler_ref) {
+server::server(runtime_ptr rt, acceptor_type acceptor, connection_handler handler)
+    : io_object(std::move(rt)), handler_(std::move(handler)) {
     acceptor_.emplace(std::move(acceptor));
     ++rt_->stats().servers;
 }
@@ -49,8 +48,7 @@ void server::on_accept(const error_code& ec, socket_type peer) {
         if (hook_) {
             hook_(*this, std::move(peer));
         } else {
-            push_stream(rt_->aux(), std::make_shared<stream>(rt_, std::move(peer)));
-            spawn_handler();
+            hand_over(std::make_shared<stream>(rt_, std::move(peer)));
         }
     } else if (resource_exhausted(ec)) {
         if (!backoff_) backoff_.emplace(rt_->io());
@@ -65,23 +63,12 @@ void server::on_accept(const error_code& ec, socket_type peer) {
     start();
 }
 
-void server::spawn_handler() {
-    lua_State* A = rt_->aux();
+void server::hand_over(std::shared_ptr<stream> conn) {
     if (closed_) {
-        // A deferred accept (a TLS handshake) finished after close: nobody takes the connection.
-        if (auto* h = static_cast<stream_handle*>(lua_touserdata(A, -1)); h != nullptr && h->s)
-            h->s->close();
-        lua_pop(A, 1);
+        conn->close();
         return;
     }
-    // stack of aux: connection
-    std::weak_ptr<io_object> conn;
-    if (auto* h = static_cast<stream_handle*>(lua_touserdata(A, -1)); h != nullptr) conn = h->s;
-    push_ref(A, handler_ref_);
-    lua_insert(A, -2); // stack of aux: handler connection
-    light_thread& th = rt_->spawn_with_record(A, 1);
-    rt_->close_on_error(th, std::move(conn));
-    lua_pop(A, 1); // the handle: nobody joins an accept handler
+    handler_(*this, std::move(conn));
 }
 
 void server::close() {
@@ -91,7 +78,6 @@ void server::close() {
     error_code ec;
     if (acceptor_) acceptor_->close(ec);
     if (backoff_) backoff_->cancel();
-    if (!rt_->closing()) unref_value(rt_->aux(), handler_ref_);
     auto actions = std::move(close_actions_);
     close_actions_.clear();
     for (auto& action : actions) action();

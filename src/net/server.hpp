@@ -17,10 +17,13 @@
 
 namespace lasio {
 
+class stream;
+
 /**
- * Owned by its Lua userdata and by the pending accept. The handler function is anchored in the
- * registry until close; __gc of the userdata closes, so an unreachable server stops listening.
- * Accept errors never end the loop: descriptor exhaustion backs off briefly, others retry at once.
+ * Owned by its Lua userdata and by the pending accept; __gc of the userdata closes, so an
+ * unreachable server stops listening. Accept errors never end the loop: descriptor exhaustion
+ * backs off briefly, others retry at once. Each connection goes to the connection handler the
+ * binding layer sets (which runs the script's handler in a light thread of its own).
  */
 class server final : public io_object, public std::enable_shared_from_this<server> {
 public:
@@ -28,20 +31,22 @@ public:
         net::basic_socket_acceptor<net::generic::stream_protocol, net::io_context::executor_type>;
     using socket_type =
         net::basic_stream_socket<net::generic::stream_protocol, net::io_context::executor_type>;
-    /// Turns an accepted socket into what the handler receives (e.g. after a TLS handshake);
-    /// by default a plain connection. Runs with the handler and the connection pushed on aux.
+    /// Turns an accepted socket into a connection for hand_over (e.g. after a TLS handshake);
+    /// without one, a plain connection is handed over at once.
     using accept_hook = std::function<void(server&, socket_type)>;
+    /// Takes a new connection (never called once the runtime is closing).
+    using connection_handler = std::function<void(server&, std::shared_ptr<stream>)>;
 
-    server(runtime_ptr rt, acceptor_type acceptor, int handler_ref);
+    server(runtime_ptr rt, acceptor_type acceptor, connection_handler handler);
     ~server() override;
 
     void start();
     void close();
     bool closed() const { return closed_; }
     acceptor_type& acceptor() { return *acceptor_; }
-    /// Spawns the handler's light thread with the connection pushed on top of rt().aux() (popped);
-    /// after close the connection is closed instead. Never call it once rt().closing().
-    void spawn_handler();
+    /// Hands conn to the connection handler; after close, closes it instead (a deferred accept,
+    /// such as a TLS handshake, can finish after the server closed). Never once rt().closing().
+    void hand_over(std::shared_ptr<stream> conn);
     void set_accept_hook(accept_hook hook) { hook_ = std::move(hook); }
     /// Runs once when the server closes (also from lua_close; must not run Lua): e.g. removes a
     /// Unix socket file or aborts TLS handshakes still in flight.
@@ -55,7 +60,7 @@ private:
 
     std::optional<acceptor_type> acceptor_;
     std::optional<net::steady_timer> backoff_;
-    int handler_ref_;
+    connection_handler handler_;
     bool closed_ = false;
     accept_hook hook_;
     std::vector<std::function<void()>> close_actions_;

@@ -80,12 +80,4 @@ private:
     net::cancellation_signal send_cancel_;
 };
 
-/// Metatable name of UDP sockets.
-inline constexpr char udp_metatable[] = "asio.udp_socket";
-
-/// u, err = asio.udp([ip [, port [, options]]])
-int l_udp(lua_State* L);
-/// Registers the UDP socket metatable.
-void open_udp(lua_State* L, runtime& rt);
-
 } // namespace lasio

@@ -161,8 +161,7 @@ private:
             conn->close();
             return;
         }
-        push_stream(rt_->aux(), std::move(conn));
-        srv->spawn_handler();
+        srv->hand_over(std::move(conn));
     }
 
     std::shared_ptr<server> srv_;
