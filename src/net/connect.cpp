@@ -2,7 +2,10 @@
 // Connecting: resolve a host asynchronously, then try each address in turn (or a Unix path).
 #include "net/connect.hpp"
 
+#include "sched/pending.hpp"
+
 #include "base/endpoint.hpp"
+#include "sched/pending.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -37,11 +40,11 @@ public:
             return;
         }
         resolver_.emplace(rt_->io());
-        ++rt_->stats().pending;
         resolver_->async_resolve(host, std::to_string(port), tcp::resolver::numeric_service,
-                                 [self = shared_from_this()](const error_code& ec, tcp::resolver::results_type r) {
+                                 counted(*rt_, [self = shared_from_this()](const error_code& ec,
+                                                                           tcp::resolver::results_type r) {
                                      self->on_resolve(ec, std::move(r));
-                                 });
+                                 }));
     }
 
     /// Connects to a Unix socket path instead.
@@ -57,10 +60,9 @@ public:
             starting_ = false;
             return;
         }
-        ++rt_->stats().pending;
-        socket_->async_connect(ep, [self = shared_from_this()](const error_code& ec) {
-            self->on_connect(ec);
-        });
+        socket_->async_connect(ep, counted(*rt_, [self = shared_from_this()](const error_code& ec) {
+                                   self->on_connect(ec);
+                               }));
     }
 
     int cancel_wait(light_thread&, lua_State* co) override {
@@ -87,7 +89,6 @@ private:
     }
 
     void on_resolve(const error_code& ec, tcp::resolver::results_type results) {
-        --rt_->stats().pending;
         if (done_ || rt_->closing()) return;
         if (ec) return fail(ec);
         for (const auto& entry : results) endpoints_.push_back(entry.endpoint());
@@ -106,14 +107,12 @@ private:
             last_error_ = ec;
             return try_next();
         }
-        ++rt_->stats().pending;
-        socket_->async_connect(to_generic(ep), [self = shared_from_this()](const error_code& ec) {
-            self->on_connect(ec);
-        });
+        socket_->async_connect(to_generic(ep), counted(*rt_, [self = shared_from_this()](const error_code& ec) {
+                                   self->on_connect(ec);
+                               }));
     }
 
     void on_connect(const error_code& ec) {
-        --rt_->stats().pending;
         if (done_ || rt_->closing()) return;
         if (ec) {
             last_error_ = ec;
@@ -175,11 +174,7 @@ private:
     void fail(const error_code& ec) {
         if (starting_) {
             // Still inside asio.connect, which has not yielded yet: report from the loop.
-            ++rt_->stats().pending;
-            net::post(rt_->io(), [self = shared_from_this(), ec] {
-                --self->rt_->stats().pending;
-                self->fail(ec);
-            });
+            net::post(rt_->io(), counted(*rt_, [self = shared_from_this(), ec] { self->fail(ec); }));
             return;
         }
         thread_ptr th = std::move(th_);

@@ -5,6 +5,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include "base/socket_headers.hpp"
+#include "sched/pending.hpp"
 
 #include <algorithm>
 #include <optional>
@@ -29,15 +30,14 @@ public:
         th_ = th.shared_from_this();
         token_ = token;
         resolver_.emplace(rt_->io());
-        ++rt_->stats().pending;
         // No AI_ADDRCONFIG: on a host with only loopback it would hide even 127.0.0.1.
         auto flags = tcp::resolver::flags();
-        auto on_resolve = [self = shared_from_this()](const error_code& ec, tcp::resolver::results_type r) {
+        auto on_resolve = counted(*rt_, [self = shared_from_this()](const error_code& ec, tcp::resolver::results_type r) {
             self->on_resolve(ec, std::move(r));
-        };
-        if (family_ == AF_INET) resolver_->async_resolve(tcp::v4(), host, "", flags, on_resolve);
-        else if (family_ == AF_INET6) resolver_->async_resolve(tcp::v6(), host, "", flags, on_resolve);
-        else resolver_->async_resolve(host, "", flags, on_resolve);
+        });
+        if (family_ == AF_INET) resolver_->async_resolve(tcp::v4(), host, "", flags, std::move(on_resolve));
+        else if (family_ == AF_INET6) resolver_->async_resolve(tcp::v6(), host, "", flags, std::move(on_resolve));
+        else resolver_->async_resolve(host, "", flags, std::move(on_resolve));
     }
 
     int cancel_wait(light_thread&, lua_State* co) override {
@@ -60,7 +60,6 @@ private:
     }
 
     void on_resolve(const error_code& ec, tcp::resolver::results_type results) {
-        --rt_->stats().pending;
         thread_ptr th = std::move(th_);
         resolve_done done = std::move(done_);
         if (rt_->closing() || th == nullptr || !done) return;

@@ -3,6 +3,7 @@
 #include "net/server.hpp"
 
 #include "base/errors.hpp"
+#include "sched/pending.hpp"
 #include "net/stream.hpp"
 
 
@@ -35,14 +36,12 @@ server::~server() {
 
 void server::start() {
     if (closed_) return;
-    ++rt_->stats().pending;
-    acceptor_->async_accept([self = shared_from_this()](const error_code& ec, socket_type peer) {
+    acceptor_->async_accept(counted(*rt_, [self = shared_from_this()](const error_code& ec, socket_type peer) {
         self->on_accept(ec, std::move(peer));
-    });
+    }));
 }
 
 void server::on_accept(const error_code& ec, socket_type peer) {
-    --rt_->stats().pending;
     if (closed_ || rt_->closing()) return;
     if (!ec) {
         if (hook_) {
@@ -53,11 +52,7 @@ void server::on_accept(const error_code& ec, socket_type peer) {
     } else if (resource_exhausted(ec)) {
         if (!backoff_) backoff_.emplace(rt_->io());
         backoff_->expires_after(accept_backoff);
-        ++rt_->stats().pending;
-        backoff_->async_wait([self = shared_from_this()](const error_code&) {
-            --self->rt_->stats().pending;
-            self->start();
-        });
+        backoff_->async_wait(counted(*rt_, [self = shared_from_this()](const error_code&) { self->start(); }));
         return;
     }
     start();

@@ -3,6 +3,7 @@
 #include "net/stream.hpp"
 
 #include "base/lua_bridge.hpp"
+#include "sched/pending.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
@@ -150,9 +151,8 @@ int stream::read(lua_State* L, light_thread& th, read_request req) {
         start_read_wait();
     } else {
         // Out of budget: let the others run once, then try again as if the socket were ready.
-        ++rt_->stats().pending;
         read_waiting_ = true;
-        net::post(rt_->io(), [self = shared_from_this()] { self->on_read_ready({}); });
+        net::post(rt_->io(), counted(*rt_, [self = shared_from_this()] { self->on_read_ready({}); }));
     }
     return suspended;
 }
@@ -160,12 +160,11 @@ int stream::read(lua_State* L, light_thread& th, read_request req) {
 void stream::start_read_wait() {
     if (read_waiting_) return; // the wait in flight will serve the current reader
     read_waiting_ = true;
-    ++rt_->stats().pending;
     if (layer_) return layer_->start_read(shared_from_this());
     socket_->async_receive(net::buffer(inbox_),
-                           [self = shared_from_this()](const error_code& ec, std::size_t n) {
+                           counted(*rt_, [self = shared_from_this()](const error_code& ec, std::size_t n) {
                                self->on_received(ec, n);
-                           });
+                           }));
 }
 
 void stream::on_received(const error_code& ec, std::size_t n) {
@@ -184,7 +183,6 @@ void stream::on_received(const error_code& ec, std::size_t n) {
 
 void stream::on_read_ready(const error_code& ec) {
     read_waiting_ = false;
-    --rt_->stats().pending;
     if (closed_) end_wait_closed(*rt_, reader_); // close() woke it: only a bug would leave one
     if (rt_->closing() || closed_ || reader_.th == nullptr) return;
     if (ec && ec != net::error::operation_aborted) read_error_ = ec;
@@ -278,9 +276,8 @@ int stream::write(lua_State* L, light_thread& th, const write_buffers& data) {
     if (fast || layer_) {
         start_write_wait();
     } else {
-        ++rt_->stats().pending;
         write_waiting_ = true;
-        net::post(rt_->io(), [self = shared_from_this()] { self->on_write_ready({}); });
+        net::post(rt_->io(), counted(*rt_, [self = shared_from_this()] { self->on_write_ready({}); }));
     }
     return suspended;
 }
@@ -288,16 +285,14 @@ int stream::write(lua_State* L, light_thread& th, const write_buffers& data) {
 void stream::start_write_wait() {
     if (write_waiting_) return;
     write_waiting_ = true;
-    ++rt_->stats().pending;
     if (layer_) return layer_->start_write(shared_from_this(), net::buffer(wbuf_.data() + wpos_, wbuf_.size() - wpos_));
-    socket_->async_wait(socket_type::wait_write, [self = shared_from_this()](const error_code& ec) {
-        self->on_write_ready(ec);
-    });
+    socket_->async_wait(socket_type::wait_write, counted(*rt_, [self = shared_from_this()](const error_code& ec) {
+                            self->on_write_ready(ec);
+                        }));
 }
 
 void stream::on_write_ready(const error_code& ec) {
     write_waiting_ = false;
-    --rt_->stats().pending;
     if (closed_) {
         release_buffers();
         end_wait_closed(*rt_, writer_);
@@ -311,7 +306,6 @@ void stream::on_write_ready(const error_code& ec) {
 
 void stream::on_layer_write(const error_code& ec, std::size_t n) {
     write_waiting_ = false;
-    --rt_->stats().pending;
     wpos_ += n;
     // A TLS session that failed to write cannot write again (a record may be cut short, and
     // OpenSSL may wait for a transport that is gone): later writes fail at once with the error.

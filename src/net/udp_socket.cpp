@@ -8,6 +8,7 @@
 #include <boost/asio/post.hpp>
 
 #include "base/socket_headers.hpp"
+#include "sched/pending.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -109,9 +110,8 @@ int udp_socket::receive(lua_State* L, light_thread& th, std::size_t max, bool wi
         start_receive_wait();
     } else {
         // Out of budget: let the others run once, then try again as if the socket were ready.
-        ++rt_->stats().pending;
         receive_waiting_ = true;
-        net::post(rt_->io(), [self = shared_from_this()] { self->on_receive_ready({}); });
+        net::post(rt_->io(), counted(*rt_, [self = shared_from_this()] { self->on_receive_ready({}); }));
     }
     return suspended;
 }
@@ -119,17 +119,15 @@ int udp_socket::receive(lua_State* L, light_thread& th, std::size_t max, bool wi
 void udp_socket::start_receive_wait() {
     if (receive_waiting_) return;
     receive_waiting_ = true;
-    ++rt_->stats().pending;
     socket_->async_wait(socket_type::wait_read,
                         net::bind_cancellation_slot(
-                            receive_cancel_.slot(), [self = shared_from_this()](const error_code& ec) {
+                            receive_cancel_.slot(), counted(*rt_, [self = shared_from_this()](const error_code& ec) {
                                 self->on_receive_ready(ec);
-                            }));
+                            })));
 }
 
 void udp_socket::on_receive_ready(const error_code& ec) {
     receive_waiting_ = false;
-    --rt_->stats().pending;
     if (closed_) end_wait_closed(*rt_, reader_); // close() woke it: only a bug would leave one
     if (rt_->closing() || closed_ || reader_.th == nullptr) return;
     // The receiver leaves the slot before its results are made: a finalizer run by making them
@@ -182,17 +180,15 @@ int udp_socket::send(lua_State* L, light_thread& th, std::string_view data, cons
 void udp_socket::start_send_wait() {
     if (send_waiting_) return;
     send_waiting_ = true;
-    ++rt_->stats().pending;
     socket_->async_wait(socket_type::wait_write,
                         net::bind_cancellation_slot(
-                            send_cancel_.slot(), [self = shared_from_this()](const error_code& ec) {
+                            send_cancel_.slot(), counted(*rt_, [self = shared_from_this()](const error_code& ec) {
                                 self->on_send_ready(ec);
-                            }));
+                            })));
 }
 
 void udp_socket::on_send_ready(const error_code& ec) {
     send_waiting_ = false;
-    --rt_->stats().pending;
     if (closed_) end_wait_closed(*rt_, writer_);
     if (rt_->closing() || closed_ || writer_.th == nullptr) return;
     error_code sec = ec == net::error::operation_aborted ? error_code() : ec;

@@ -4,6 +4,7 @@
 
 #include "net/stream.hpp"
 #include "net/stream_layer.hpp"
+#include "sched/pending.hpp"
 #include "tls/tls_context.hpp"
 
 #if LASIO_WITH_TLS
@@ -33,15 +34,16 @@ public:
     void start_read(const std::shared_ptr<stream>& s) override {
         // A TLS record is at most 16 KiB: one read never needs more.
         read_buffer_.resize(16 * 1024);
-        ssl_.async_read_some(net::buffer(read_buffer_), [s, this](const error_code& ec, std::size_t n) {
+        ssl_.async_read_some(net::buffer(read_buffer_), counted(s->rt(), [s, this](const error_code& ec, std::size_t n) {
             // A peer that closes without close_notify still ends the stream for the reader.
             error_code reported = ec == net::ssl::error::stream_truncated ? error_code(net::error::eof) : ec;
             s->on_layer_read(reported, read_buffer_.data(), n);
-        });
+        }));
     }
 
     void start_write(const std::shared_ptr<stream>& s, net::const_buffer data) override {
-        net::async_write(ssl_, data, [s](const error_code& ec, std::size_t n) { s->on_layer_write(ec, n); });
+        net::async_write(ssl_, data,
+                         counted(s->rt(), [s](const error_code& ec, std::size_t n) { s->on_layer_write(ec, n); }));
     }
 
 private:

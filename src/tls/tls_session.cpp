@@ -4,6 +4,7 @@
 
 #include "net/server.hpp"
 #include "tls/tls_layer.hpp"
+#include "sched/pending.hpp"
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -67,14 +68,12 @@ error_code start_handshake(const std::shared_ptr<stream>& s, const std::shared_p
         }
     }
     s->set_handshaking(true);
-    ++s->rt().stats().pending;
     tls_of(*s)->ssl().async_handshake(client ? ssl::stream_base::client : ssl::stream_base::server,
-                                    [s, done = std::move(done)](const error_code& ec) {
-                                        s->set_handshaking(false);
-                                        --s->rt().stats().pending;
-                                        if (s->rt().closing()) return;
-                                        done(ec);
-                                    });
+                                      counted(s->rt(), [s, done = std::move(done)](const error_code& ec) {
+                                          s->set_handshaking(false);
+                                          if (s->rt().closing()) return;
+                                          done(ec);
+                                      }));
     return {};
 }
 
@@ -123,12 +122,10 @@ public:
         timer_.emplace(rt_->io());
         timer_->expires_after(std::chrono::duration_cast<steady_clock::duration>(
             std::chrono::duration<double>(std::min(opts.handshake_timeout, 1e9))));
-        ++rt_->stats().pending;
         // A client that never completes its handshake must not hold a descriptor forever.
-        timer_->async_wait([self = shared_from_this()](const error_code& ec) {
-            --self->rt_->stats().pending;
+        timer_->async_wait(counted(*rt_, [self = shared_from_this()](const error_code& ec) {
             if (!ec && !self->done_) self->abort();
-        });
+        }));
         error_code ec = start_handshake(conn_, opts.ctx, std::string(),
                                         [self = shared_from_this()](const error_code& ec) {
                                             self->on_handshake(ec);
@@ -202,15 +199,13 @@ void use_tls_on_accept(server& s, tls_server_options opts) {
 
 void start_shutdown(const std::shared_ptr<stream>& s, handshake_done done) {
     s->set_handshaking(true);
-    ++s->rt().stats().pending;
-    tls_of(*s)->ssl().async_shutdown([s, done = std::move(done)](const error_code& ec) {
+    tls_of(*s)->ssl().async_shutdown(counted(s->rt(), [s, done = std::move(done)](const error_code& ec) {
         s->set_handshaking(false);
-        --s->rt().stats().pending;
         if (s->rt().closing()) return;
         // A peer that answers close_notify by closing the TCP connection has shut down too.
         bool peer_closed = ec == net::error::eof || ec == ssl::error::stream_truncated;
         done(peer_closed ? error_code() : ec);
-    });
+    }));
 }
 
 std::optional<tls_session_info> session_info(const stream& s) {
