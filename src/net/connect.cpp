@@ -21,15 +21,14 @@ using tcp = net::ip::tcp;
  * waiting light thread names it as its wait target, so a timeout or kill closes the socket and
  * cancels the resolver.
  */
-class connector final : public io_object, public wait_target, public std::enable_shared_from_this<connector> {
+class connector final : public single_wait_op, public std::enable_shared_from_this<connector> {
 public:
     connector(runtime_ptr rt, connect_request& req)
-        : io_object(std::move(rt)), opts_(std::move(req.opts)), upgrade_(std::move(req.upgrade)),
+        : single_wait_op(std::move(rt)), opts_(std::move(req.opts)), upgrade_(std::move(req.upgrade)),
           push_connection_(req.push_connection) {}
 
     void start(light_thread& th, std::uint32_t token, const std::string& host, unsigned short port) {
-        th_ = th.shared_from_this();
-        token_ = token;
+        set_waiter(th, token);
         error_code ec;
         auto literal = net::ip::make_address(host, ec);
         if (!ec) {
@@ -49,8 +48,7 @@ public:
 
     /// Connects to a Unix socket path instead.
     void start_local(light_thread& th, std::uint32_t token, const stream::socket_type::endpoint_type& ep) {
-        th_ = th.shared_from_this();
-        token_ = token;
+        set_waiter(th, token);
         error_code ec;
         socket_.emplace(rt_->io());
         socket_->open(net::generic::stream_protocol(AF_UNIX, 0), ec);
@@ -65,23 +63,16 @@ public:
                                }));
     }
 
-    int cancel_wait(light_thread&, lua_State* co) override {
-        abandon();
-        return co != nullptr ? push_fail(co, err::timeout) : 0;
-    }
-
     void release_io() override {
         abandon();
         resolver_.reset();
         socket_.reset();
     }
 
-    void close_from_runtime() override { abandon(); }
-
 private:
-    void abandon() {
+    void abandon() override {
         done_ = true;
-        th_.reset();
+        forget_waiter();
         error_code ec;
         if (resolver_) resolver_->cancel();
         if (socket_) socket_->close(ec);
@@ -131,9 +122,8 @@ private:
         socket_.reset();
         s->timeouts() = opts_.timeouts;
         if (upgrade_) return start_upgrade(std::move(s));
-        thread_ptr th = std::move(th_);
         done_ = true;
-        lua_State* co = rt_->claim(*th, token_);
+        auto [th, co] = take_waiter();
         if (co == nullptr) return;
         push_connection_(co, std::move(s));
         rt_->resume_now(*th);
@@ -155,9 +145,8 @@ private:
     void on_upgraded(const error_code& ec, failure why) {
         std::shared_ptr<stream> s = std::move(upgrading_);
         if (done_ || rt_->closing() || s == nullptr) return;
-        thread_ptr th = std::move(th_);
         done_ = true;
-        lua_State* co = th != nullptr ? rt_->claim(*th, token_) : nullptr;
+        auto [th, co] = take_waiter();
         if (co == nullptr) {
             s->close();
             return;
@@ -177,10 +166,8 @@ private:
             net::post(rt_->io(), counted(*rt_, [self = shared_from_this(), ec] { self->fail(ec); }));
             return;
         }
-        thread_ptr th = std::move(th_);
         done_ = true;
-        if (th == nullptr) return;
-        lua_State* co = rt_->claim(*th, token_);
+        auto [th, co] = take_waiter();
         if (co == nullptr) return;
         push_fail(co, ec);
         rt_->resume_now(*th);
@@ -190,8 +177,6 @@ private:
     connect_upgrade upgrade_;
     void (*push_connection_)(lua_State* L, std::shared_ptr<stream> s);
     std::shared_ptr<stream> upgrading_; // being upgraded, not yet handed to Lua
-    thread_ptr th_;
-    std::uint32_t token_ = 0;
     bool done_ = false;
     bool starting_ = false;
     std::optional<tcp::resolver> resolver_;

@@ -6,6 +6,7 @@
 
 #include "base/socket_headers.hpp"
 #include "sched/pending.hpp"
+#include "sched/wait_slot.hpp"
 
 #include <algorithm>
 #include <optional>
@@ -21,14 +22,13 @@ using tcp = net::ip::tcp;
  * wait target: a timeout or kill drops the answer (getaddrinfo itself cannot be interrupted; its
  * result is discarded when it arrives). lua_close destroys the resolver through release_io.
  */
-class resolve_op final : public io_object, public wait_target, public std::enable_shared_from_this<resolve_op> {
+class resolve_op final : public single_wait_op, public std::enable_shared_from_this<resolve_op> {
 public:
     resolve_op(runtime_ptr rt, int family, resolve_done done)
-        : io_object(std::move(rt)), family_(family), done_(std::move(done)) {}
+        : single_wait_op(std::move(rt)), family_(family), done_(std::move(done)) {}
 
     void start(light_thread& th, std::uint32_t token, const std::string& host) {
-        th_ = th.shared_from_this();
-        token_ = token;
+        set_waiter(th, token);
         resolver_.emplace(rt_->io());
         // No AI_ADDRCONFIG: on a host with only loopback it would hide even 127.0.0.1.
         auto flags = tcp::resolver::flags();
@@ -40,29 +40,21 @@ public:
         else resolver_->async_resolve(host, "", flags, std::move(on_resolve));
     }
 
-    int cancel_wait(light_thread&, lua_State* co) override {
-        abandon();
-        return co != nullptr ? push_fail(co, err::timeout) : 0;
-    }
-
     void release_io() override {
         abandon();
         resolver_.reset();
     }
 
-    void close_from_runtime() override { abandon(); }
-
 private:
-    void abandon() {
-        th_.reset();
+    void abandon() override {
+        forget_waiter();
         done_ = nullptr; // what it captured goes now, not when getaddrinfo returns
         if (resolver_) resolver_->cancel();
     }
 
     void on_resolve(const error_code& ec, tcp::resolver::results_type results) {
-        thread_ptr th = std::move(th_);
         resolve_done done = std::move(done_);
-        if (rt_->closing() || th == nullptr || !done) return;
+        if (rt_->closing() || !has_waiter() || !done) return;
         std::vector<net::ip::address> addrs;
         if (!ec) {
             for (const auto& entry : results) {
@@ -70,7 +62,7 @@ private:
                 if (std::find(addrs.begin(), addrs.end(), a) == addrs.end()) addrs.push_back(a);
             }
         }
-        lua_State* co = rt_->claim(*th, token_);
+        auto [th, co] = take_waiter();
         if (co == nullptr) return;
         error_code result = ec;
         if (!ec && addrs.empty()) result = net::error::host_not_found;
@@ -80,8 +72,6 @@ private:
 
     int family_;
     resolve_done done_;
-    thread_ptr th_;
-    std::uint32_t token_ = 0;
     std::optional<tcp::resolver> resolver_;
 };
 

@@ -51,3 +51,46 @@ inline void end_wait_closed(runtime& rt, wait_slot& s) {
 }
 
 } // namespace lasio
+
+namespace lasio {
+
+/**
+ * An operation exactly one light thread waits for (a connect, a resolution): its deadline or a
+ * kill abandons it and the waiter gets nil, "timeout"; _close_all abandons it too. The waiter is
+ * taken out before its results are made (see take_waiter), so an abandon that a finalizer runs
+ * meanwhile finds nobody to forget.
+ */
+class single_wait_op : public io_object, public wait_target {
+public:
+    using io_object::io_object;
+
+    int cancel_wait(light_thread&, lua_State* co) override {
+        abandon();
+        return co != nullptr ? push_fail(co, err::timeout) : 0;
+    }
+    void close_from_runtime() override { abandon(); }
+
+protected:
+    /// Stops the operation and forgets the waiter; its completion, if any, finds nobody.
+    virtual void abandon() = 0;
+
+    void set_waiter(light_thread& th, std::uint32_t token) {
+        waiter_.th = th.shared_from_this();
+        waiter_.token = token;
+    }
+    bool has_waiter() const { return waiter_.th != nullptr; }
+    void forget_waiter() { waiter_ = {}; }
+    /// Takes the waiter out and claims its wait: {thread, results stack}, or a null stack when
+    /// there is no waiter or its wait already ended.
+    std::pair<thread_ptr, lua_State*> take_waiter() {
+        wait_slot w = std::move(waiter_);
+        waiter_ = {};
+        lua_State* co = w.th != nullptr ? rt_->claim(*w.th, w.token) : nullptr;
+        return {std::move(w.th), co};
+    }
+
+private:
+    wait_slot waiter_;
+};
+
+} // namespace lasio
