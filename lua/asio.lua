@@ -11,6 +11,10 @@ local spawn, sleep, now = core.spawn_light_thread, core.sleep, core.now
 local timer_mt = {}
 timer_mt.__index = timer_mt
 
+-- Timers whose light thread has not run yet: they have no deadline in the core yet, but
+-- asio._stats().timers counts them from the moment timer/every returns.
+local not_started = setmetatable({}, { __mode = 'k' })
+
 -- Raises "bad argument #n to 'fname' (msg)"; level as for error, seen from the caller.
 local function argerror(n, fname, msg, level)
   error(("bad argument #%d to '%s' (%s)"):format(n, fname, msg), level + 1)
@@ -49,7 +53,9 @@ end
 function M.timer(delay, fn, ...)
   check_timer_args('timer', 'delay must be a non-negative number', delay, fn, true)
   local t = setmetatable({ fired = false }, timer_mt)
+  not_started[t] = true
   t.ticker = spawn(function(...)
+    not_started[t] = nil
     sleep(delay)
     t.fired = true
     return fn(...)
@@ -64,8 +70,10 @@ end
 function M.every(interval, fn, ...)
   check_timer_args('every', 'interval must be a positive number', interval, fn, false)
   local t = setmetatable({ fired = false }, timer_mt)
+  not_started[t] = true
   local args, nargs = { ... }, select('#', ...)
   t.ticker = spawn(function()
+    not_started[t] = nil
     local next_at = now() + interval
     while true do
       sleep(math.max(0, next_at - now()))
@@ -74,6 +82,15 @@ function M.every(interval, fn, ...)
     end
   end)
   return t
+end
+
+--- Live counts (see the README); timers count from the moment timer/every returns.
+function M._stats()
+  local s = core._stats()
+  for t in pairs(not_started) do
+    if t.ticker:status() ~= 'dead' then s.timers = s.timers + 1 end
+  end
+  return s
 end
 
 --- Compatibility with the original LuaAsio, which spelled it this way.

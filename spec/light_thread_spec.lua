@@ -110,6 +110,30 @@ describe("timers", function()
   end)
 end)
 
+describe("timers in asio._stats()", function()
+  it("count from the moment timer and every return, until they fire or are cancelled", function()
+    run(function()
+      local before = asio._stats().timers
+      local t = asio.timer(0.05, function() end)
+      local e = asio.every(0.05, function() end)
+      assert.equal(before + 2, asio._stats().timers) -- neither thread has run yet
+      asio.yield()
+      assert.equal(before + 2, asio._stats().timers) -- now both sleep with a deadline
+      t:cancel(); e:cancel()
+      assert.equal(before, asio._stats().timers)
+      local u = asio.timer(0.01, function() end)
+      u:cancel() -- cancelled before its thread ran
+      assert.equal(before, asio._stats().timers)
+      local fired = false
+      asio.timer(0, function() fired = true end)
+      assert.equal(before + 1, asio._stats().timers)
+      asio.sleep(0.02)
+      assert.is_true(fired)
+      assert.equal(before, asio._stats().timers)
+    end)
+  end)
+end)
+
 describe("join", function()
   it("returns true and the results of a thread that returned", function()
     run(function()

@@ -99,6 +99,7 @@ int l_server(lua_State* L) {
     if (!ec) acceptor.listen(backlog, ec);
     if (ec) return push_fail(L, ec);
     auto s = make_server(L, rt, std::move(acceptor), 3);
+    s->set_nodelay(opts.nodelay.value_or(true));
     new_object<server_handle>(L, server_metatable, server_handle{s});
     use_tls_on_accept(*s, std::move(tls));
     s->start();

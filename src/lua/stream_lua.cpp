@@ -218,11 +218,12 @@ int l_original_dst(lua_State* L) {
 #endif
 }
 
+/// The options of conn:setoption and conn:getoption, in this order.
+const char* const option_names[] = {"nodelay", "keepalive", "rcvbuf", "sndbuf", "reuseaddr", "linger", nullptr};
+
 int l_setoption(lua_State* L) {
     stream& s = check_stream(L, 1);
-    static const char* const names[] = {"nodelay", "keepalive", "rcvbuf", "sndbuf", "reuseaddr",
-                                        "linger", nullptr};
-    int which = luaL_checkoption(L, 2, nullptr, names);
+    int which = luaL_checkoption(L, 2, nullptr, option_names);
     luaL_checkany(L, 3);
     // Flags take booleans, sizes integers in their range; linger takes false or seconds.
     if (which <= 1 || which == 4) check_flag(L, 3);
@@ -259,6 +260,39 @@ int l_setoption(lua_State* L) {
     return 1;
 }
 
+/// value = conn:getoption(name): what setoption sets (a Unix socket has no nodelay: nil, err).
+int l_getoption(lua_State* L) {
+    stream& s = check_stream(L, 1);
+    int which = luaL_checkoption(L, 2, nullptr, option_names);
+    if (s.closed()) return push_fail(L, err::closed);
+    error_code ec;
+    auto& sock = s.socket();
+    auto flag = [&](auto option) {
+        sock.get_option(option, ec);
+        lua_pushboolean(L, option.value());
+    };
+    auto size = [&](auto option) {
+        sock.get_option(option, ec);
+        lua_pushinteger(L, option.value());
+    };
+    switch (which) {
+    case 0: flag(net::ip::tcp::no_delay()); break;
+    case 1: flag(net::socket_base::keep_alive()); break;
+    case 2: size(net::socket_base::receive_buffer_size()); break;
+    case 3: size(net::socket_base::send_buffer_size()); break;
+    case 4: flag(net::socket_base::reuse_address()); break;
+    default: {
+        net::socket_base::linger option;
+        sock.get_option(option, ec);
+        if (option.enabled()) lua_pushinteger(L, option.timeout());
+        else lua_pushboolean(L, 0);
+        break;
+    }
+    }
+    if (ec) return push_fail(L, ec);
+    return 1;
+}
+
 int l_settimeout(lua_State* L) {
     stream& s = check_stream(L, 1);
     double t = opt_timeout(L, 2);
@@ -288,6 +322,7 @@ const luaL_Reg methods[] = {
     {"remote_address", l_remote_address},
     {"original_dst", l_original_dst},
     {"setoption", l_setoption},
+    {"getoption", l_getoption},
     {"settimeout", l_settimeout},
     {"settimeouts", l_settimeouts},
     {"tls_handshake", l_tls_handshake},

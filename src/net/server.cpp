@@ -4,6 +4,8 @@
 
 #include "base/errors.hpp"
 #include "sched/pending.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
 #include "net/stream.hpp"
 
 
@@ -44,6 +46,10 @@ void server::start() {
 void server::on_accept(const error_code& ec, socket_type peer) {
     if (closed_ || rt_->closing()) return;
     if (!ec) {
+        if (nodelay_) {
+            error_code ignored; // a connection that cannot take it still works
+            peer.set_option(net::ip::tcp::no_delay(true), ignored);
+        }
         if (hook_) {
             hook_(*this, std::move(peer));
         } else {

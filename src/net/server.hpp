@@ -48,6 +48,8 @@ public:
     /// such as a TLS handshake, can finish after the server closed). Never once rt().closing().
     void hand_over(std::shared_ptr<stream> conn);
     void set_accept_hook(accept_hook hook) { hook_ = std::move(hook); }
+    /// Accepted connections get TCP_NODELAY (TCP servers, unless their options say nodelay = false).
+    void set_nodelay(bool on) { nodelay_ = on; }
     /// Runs once when the server closes (also from lua_close; must not run Lua): e.g. removes a
     /// Unix socket file or aborts TLS handshakes still in flight.
     void on_close(std::function<void()> action) { close_actions_.push_back(std::move(action)); }
@@ -63,6 +65,7 @@ private:
     connection_handler handler_;
     bool closed_ = false;
     accept_hook hook_;
+    bool nodelay_ = false;
     std::vector<std::function<void()>> close_actions_;
 };
 
