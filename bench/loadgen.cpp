@@ -4,6 +4,7 @@
 //   loadgen bulk     --port P [--host H] [--seconds S] [--block B]
 //   loadgen accept   --port P [--host H] [--seconds S] [--inflight C]
 //   loadgen idle     --port P [--host H] [--conns N] [--no-hold]
+//   loadgen stream   --port P [--host H] [--mib M] [--block B]
 //
 // Common options: --warmup S (default 0.5), --timeout S (set-up deadline,
 // default 30), --server-pid PID (read the server's CPU time from
@@ -12,7 +13,9 @@
 //
 // Every echoed byte is verified against what was sent; partial reads and
 // writes are handled; only round trips completed inside the measured window
-// are counted. Output: one line of key=value pairs on stdout. Exit status 0 on
+// are counted. stream writes M MiB (default 512) on one connection as fast as
+// the server takes them while it reads and verifies the echo, both at once,
+// and reports MiB/s over the whole transfer. Output: one line of key=value pairs on stdout. Exit status 0 on
 // success, 2 if an echo did not match, 3 if set-up failed, 1 on usage errors.
 
 #include <arpa/inet.h>
@@ -51,6 +54,7 @@ struct Opts {
   double timeout = 30;
   double settle = 1.0;
   long server_pid = 0;
+  int mib = 512;
   bool hold = true;
 };
 
@@ -451,6 +455,84 @@ int run_bulk() {
   return mismatches ? 2 : (failed ? 3 : 0);
 }
 
+// ------------------------------------------------------------------ stream
+
+// One connection streaming both ways at once: every write takes what the
+// socket accepts, every read drains what is there, nothing waits for an echo.
+int run_stream() {
+  const size_t PERIOD = 65521;  // prime, so blocks do not line up with the pattern
+  const size_t block = size_t(g_opt.block);
+  const uint64_t total = uint64_t(g_opt.mib) << 20;
+  std::vector<uint8_t> pat(PERIOD + block);
+  uint32_t x = 2463534242u;
+  for (size_t i = 0; i < PERIOD; i++) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    pat[i] = uint8_t(x >> 24);
+  }
+  for (size_t i = PERIOD; i < pat.size(); i++) pat[i] = pat[i - PERIOD];
+  std::vector<uint8_t> in(block);
+
+  int fd = new_socket();
+  if (fd < 0) die("connect");
+  uint32_t events = EPOLLOUT;
+  ep_add(fd, events, 0);
+  bool connected = false, failed = false;
+  uint64_t woff = 0, roff = 0, mismatches = 0;
+  Window w;
+  uint64_t t_begin = now_ns();
+  epoll_event ev;
+  while (roff < total && !failed) {
+    int k = epoll_wait(g_ep, &ev, 1, 100);
+    if (k < 0 && errno != EINTR) die("epoll_wait");
+    if (k == 1) {
+      if (!connected) {
+        if (!connect_ok(fd)) die("connect");
+        connected = true;
+        w.start();
+      }
+      while (woff < total) {
+        size_t n = size_t(std::min<uint64_t>(block, total - woff));
+        ssize_t r = write(fd, pat.data() + woff % PERIOD, n);
+        if (r > 0) {
+          woff += uint64_t(r);
+        } else {
+          if (r < 0 && errno != EAGAIN) failed = true;
+          break;
+        }
+      }
+      for (;;) {
+        ssize_t r = read(fd, in.data(), block);
+        if (r > 0) {
+          if (roff + uint64_t(r) > woff || memcmp(in.data(), pat.data() + roff % PERIOD, size_t(r)) != 0) {
+            mismatches++;
+            failed = true;
+            break;
+          }
+          roff += uint64_t(r);
+        } else {
+          if (r == 0 || errno != EAGAIN) failed = roff < total;
+          break;
+        }
+      }
+    }
+    uint32_t want = EPOLLIN | (woff < total ? uint32_t(EPOLLOUT) : 0u);
+    if (connected && want != events) {
+      ep_mod(fd, want, 0);
+      events = want;
+    }
+    if (!connected && (now_ns() - t_begin) / 1e9 > g_opt.timeout) failed = true;
+  }
+  w.stop();
+  close(fd);
+  double mib = roff / 1048576.0;
+  printf("mode=stream mib=%d block=%zu seconds=%.3f mib_per_s=%.1f errors=%d mismatches=%llu", g_opt.mib,
+         block, w.secs(), mib / w.secs(), failed && !mismatches ? 1 : 0, (unsigned long long)mismatches);
+  print_cpu(w, mib, "mib");
+  return mismatches ? 2 : (failed ? 3 : 0);
+}
+
 // ------------------------------------------------------------------ accept
 
 struct AConn {
@@ -705,6 +787,7 @@ int main(int argc, char** argv) {
     else if (a == "--settle") g_opt.settle = atof(val());
     else if (a == "--server-pid") g_opt.server_pid = atol(val());
     else if (a == "--no-hold") g_opt.hold = false;
+    else if (a == "--mib") g_opt.mib = atoi(val());
     else usage();
   }
   if (g_opt.port <= 0 || g_opt.size <= 0 || g_opt.block <= 0 || g_opt.inflight <= 0) usage();
@@ -728,6 +811,7 @@ int main(int argc, char** argv) {
   else if (g_opt.mode == "bulk") rc = run_bulk();
   else if (g_opt.mode == "accept") rc = run_accept();
   else if (g_opt.mode == "idle") rc = run_idle();
+  else if (g_opt.mode == "stream") rc = run_stream();
   else usage();
   fflush(stdout);
   return rc;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # LuaAsio benchmark suite. See bench/README.md.
 #
-#   bash bench/run.sh [net] [threads] [channel]      (default: all three)
+#   bash bench/run.sh [net] [threads] [channel] [stream]   (default: all four)
 #
 # Environment:
 #   BENCH_SECONDS=3        measured seconds per figure (after a 0.5 s warm-up)
@@ -10,6 +10,8 @@
 #   BENCH_IMPLS="asio luv cqueues"                        for threads / channel
 #   BENCH_IDLE_CONNS=10000 connections for the large idle-memory figure
 #   BENCH_SERVER_CPU=1 BENCH_CLIENT_CPU=0                 cores to pin to
+#   BENCH_STREAM_REPEAT=5 BENCH_STREAM_MIB=512            full-duplex streaming runs and size
+#   BENCH_STREAM_SERVERS="asio raw luv luv_coro"          servers of the streaming figure
 #
 # Writes bench/results.md (the tables), bench/out/raw.txt (every value) and
 # bench/out/*.log (every line the tools printed).
@@ -28,7 +30,10 @@ CCPU=${BENCH_CLIENT_CPU:-0}
 WARMUP=0.5
 
 SECTIONS=("$@")
-[ ${#SECTIONS[@]} -eq 0 ] && SECTIONS=(net threads channel)
+[ ${#SECTIONS[@]} -eq 0 ] && SECTIONS=(net threads channel stream)
+STREAM_REPEAT=${BENCH_STREAM_REPEAT:-5}
+STREAM_MIB=${BENCH_STREAM_MIB:-512}
+STREAM_SERVERS=${BENCH_STREAM_SERVERS:-"asio raw luv luv_coro"}
 
 ASIO_LUA_PATH="$ROOT/build/lua/?.lua;$ROOT/build/lua/?/init.lua;;"
 ASIO_LUA_CPATH="$ROOT/build/?.so;;"
@@ -231,6 +236,54 @@ run_net() {
   done
 }
 
+# ------------------------------------------------------------------- stream
+# One connection streaming both ways at once (loadgen stream): each run on a fresh server
+# process, servers interleaved run by run. Prints the median MiB/s, its spread (max-min over
+# the median) and the server's CPU per MiB, with the ratio to raw Asio, to stream.md.
+run_stream() {
+  local rep s line rate cpu
+  : > "$OUT/stream.log"
+  for rep in $(seq "$STREAM_REPEAT"); do
+    for s in $STREAM_SERVERS; do
+      [ "$s" = asio ] && [ $HAVE_ASIO = 0 ] && continue
+      if start_server "$s"; then
+        line=$(loadgen stream --mib "$STREAM_MIB" --timeout 60)
+        stop_server
+        echo "$rep $s $line" >> "$OUT/stream.log"
+        if [ "$(kv "$line" errors)" = 0 ] && [ "$(kv "$line" mismatches)" = 0 ]; then
+          record stream "$rep" "$s" stream_rate "$(kv "$line" mib_per_s)"
+          record stream "$rep" "$s" stream_cpu "$(kv "$line" server_cpu_us_per_mib)"
+        else
+          log "  stream $s: FAILED: ${line:-no output}"
+        fi
+      fi
+    done
+  done
+  awk -v servers="$STREAM_SERVERS" -v mib="$STREAM_MIB" -v runs="$STREAM_REPEAT" '
+    $1 == "stream" && $4 == "stream_rate" { r[$3] = r[$3] " " $5 }
+    $1 == "stream" && $4 == "stream_cpu" { c[$3] = c[$3] " " $5 }
+    function median(list,   a, n, i, j, t) {
+      n = split(list, a, " ")
+      for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+      lo = a[1]; hi = a[n]
+      return n == 0 ? 0 : (n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2)
+    }
+    END {
+      printf "## Full-duplex streaming, %d MiB on one connection, median of %d runs\n\n", mib, runs
+      printf "| server | MiB/s | spread | vs raw Asio | server CPU us/MiB |\n|---|---:|---:|---:|---:|\n"
+      base = median(r["raw"])
+      n = split(servers, names, " ")
+      for (k = 1; k <= n; k++) {
+        s = names[k]; if (!(s in r)) continue
+        m = median(r[s])
+        spread = m > 0 ? 100 * (hi - lo) / m : 0
+        ratio = base > 0 ? m / base : 0
+        printf "| %s | %.0f | %.0f%% | %.2f | %.0f |\n", s, m, spread, ratio, median(c[s])
+      }
+    }' "$RAW" > "$OUT/stream.md"
+  cat "$OUT/stream.md" | tee -a "$LOG"
+}
+
 # ------------------------------------------------------------------- threads / channel
 run_lua() {   # run_lua IMPL SCRIPT ARGS...: runs a luajit bench script pinned; prints its line
   local impl=$1 env=()
@@ -291,13 +344,14 @@ if awk "BEGIN { exit !($LOAD_START > 0.3) }"; then
   log "warning: load average is $LOAD_START: other work on this machine will disturb the figures"
 fi
 START=$(date +%s)
-rm -f "$OUT"/net.log "$OUT"/threads.log "$OUT"/channel.log "$OUT"/*.err
+rm -f "$OUT"/net.log "$OUT"/threads.log "$OUT"/channel.log "$OUT"/stream.md "$OUT"/*.err
 for sec in "${SECTIONS[@]}"; do
   case $sec in
     net) run_net ;;
     threads) run_threads ;;
     channel) run_channel ;;
-    *) log "unknown section $sec (want net, threads, channel)"; exit 1 ;;
+    stream) run_stream ;;
+    *) log "unknown section $sec (want net, threads, channel, stream)"; exit 1 ;;
   esac
 done
 ELAPSED=$(( $(date +%s) - START ))
@@ -314,6 +368,7 @@ fi
   echo "BENCH_SECONDS=$SECONDS_PER, BENCH_REPEAT=$REPEAT, idle connections=$IDLE_CONNS, run took ${ELAPSED}s, 1-min load average before it $LOAD_START; other processes used about ${OTHER_CPU} CPU-seconds during it. Produced by \`bash bench/run.sh ${SECTIONS[*]}\`; see bench/README.md for the method."
   echo
   luajit "$BENCH_DIR/report.lua" "$RAW"
+  [ -s "$OUT/stream.md" ] && { echo; cat "$OUT/stream.md"; }
 } > "$TMP/results.md"
 cp "$TMP/results.md" "$BENCH_DIR/results.md"
 cat "$BENCH_DIR/results.md"
