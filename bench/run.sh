@@ -11,7 +11,8 @@
 #   BENCH_IDLE_CONNS=10000 connections for the large idle-memory figure
 #   BENCH_SERVER_CPU=1 BENCH_CLIENT_CPU=0                 cores to pin to
 #   BENCH_STREAM_REPEAT=5 BENCH_STREAM_MIB=512            full-duplex streaming runs and size
-#   BENCH_STREAM_SERVERS="asio raw luv luv_coro"          servers of the streaming figure
+#   BENCH_STREAM_SERVERS="asio asio_buf raw luv luv_coro" servers of the streaming figure
+#                          (asio_buf: read_into/write_from through a string buffer)
 #
 # Writes bench/results.md (the tables), bench/out/raw.txt (every value) and
 # bench/out/*.log (every line the tools printed).
@@ -33,7 +34,7 @@ SECTIONS=("$@")
 [ ${#SECTIONS[@]} -eq 0 ] && SECTIONS=(net threads channel stream)
 STREAM_REPEAT=${BENCH_STREAM_REPEAT:-5}
 STREAM_MIB=${BENCH_STREAM_MIB:-512}
-STREAM_SERVERS=${BENCH_STREAM_SERVERS:-"asio raw luv luv_coro"}
+STREAM_SERVERS=${BENCH_STREAM_SERVERS:-"asio asio_buf raw luv luv_coro"}
 
 ASIO_LUA_PATH="$ROOT/build/lua/?.lua;$ROOT/build/lua/?/init.lua;;"
 ASIO_LUA_CPATH="$ROOT/build/?.so;;"
@@ -84,6 +85,7 @@ if asio_available; then HAVE_ASIO=1; else HAVE_ASIO=0; log "note: the asio modul
 server_cmd() {   # sets CMD to the command line of server $1
   case $1 in
     asio) CMD=(env "LUA_PATH=$ASIO_LUA_PATH" "LUA_CPATH=$ASIO_LUA_CPATH" luajit "$BENCH_DIR/echo_asio.lua") ;;
+    asio_buf) CMD=(env "LUA_PATH=$ASIO_LUA_PATH" "LUA_CPATH=$ASIO_LUA_CPATH" luajit "$BENCH_DIR/echo_asio_buffer.lua") ;;
     raw) CMD=("$OUT/echo_raw_asio") ;;
     luv) CMD=(luajit "$BENCH_DIR/echo_luv.lua") ;;
     luv_coro) CMD=(luajit "$BENCH_DIR/echo_luv_coro.lua") ;;
@@ -245,7 +247,7 @@ run_stream() {
   : > "$OUT/stream.log"
   for rep in $(seq "$STREAM_REPEAT"); do
     for s in $STREAM_SERVERS; do
-      [ "$s" = asio ] && [ $HAVE_ASIO = 0 ] && continue
+      case $s in asio*) [ $HAVE_ASIO = 0 ] && continue ;; esac
       if start_server "$s"; then
         line=$(loadgen stream --mib "$STREAM_MIB" --timeout 60)
         stop_server
@@ -282,6 +284,7 @@ run_stream() {
       }
     }' "$RAW" > "$OUT/stream.md"
   cat "$OUT/stream.md" | tee -a "$LOG"
+  cp "$OUT/stream.md" "$BENCH_DIR/stream_results.md"
 }
 
 # ------------------------------------------------------------------- threads / channel
@@ -368,7 +371,8 @@ fi
   echo "BENCH_SECONDS=$SECONDS_PER, BENCH_REPEAT=$REPEAT, idle connections=$IDLE_CONNS, run took ${ELAPSED}s, 1-min load average before it $LOAD_START; other processes used about ${OTHER_CPU} CPU-seconds during it. Produced by \`bash bench/run.sh ${SECTIONS[*]}\`; see bench/README.md for the method."
   echo
   luajit "$BENCH_DIR/report.lua" "$RAW"
-  [ -s "$OUT/stream.md" ] && { echo; cat "$OUT/stream.md"; }
 } > "$TMP/results.md"
-cp "$TMP/results.md" "$BENCH_DIR/results.md"
+# A run of the streaming section alone leaves the other sections' results as they were; it
+# writes bench/stream_results.md.
+if [ "${SECTIONS[*]}" != stream ]; then cp "$TMP/results.md" "$BENCH_DIR/results.md"; fi
 cat "$BENCH_DIR/results.md"

@@ -11,6 +11,8 @@
 -- asio._stats() must be back at zero. Exit status 0 means the seed passed; the sanitizer build
 -- reports memory errors by itself (spec/fuzz/run.sh looks for them).
 local asio = require 'asio'
+local has_sbuf, sbuf = pcall(require, 'string.buffer')
+if not has_sbuf then sbuf = nil end
 
 local seed = tonumber(arg and arg[1]) or 1
 local actions_per_actor = tonumber(arg and arg[2]) or 300
@@ -110,6 +112,14 @@ local conn_ops = {
   function(c) call('read_some', c.read_some, c, maybe(random(1, 70000))) end,
   function(c) call('read_until', c.read_until, c, maybe('\n'), maybe(random(1, 100))) end,
   function(c) call('read_line', c.read_line, c, maybe(random(1, 100))) end,
+  function(c)
+    if c.read_into and sbuf then call('read_into', c.read_into, c, maybe(sbuf.new()), maybe(random(1, 70000))) end
+  end,
+  function(c)
+    if c.write_from and sbuf then
+      call('write_from', c.write_from, c, maybe(sbuf.new():put(string.rep('b', random(0, 100000)))))
+    end
+  end,
   function(c)
     local k = random(4)
     local data = k == 1 and string.rep('d', random(0, 200000)) or k == 2 and { 'a', 42, 'b\n' }

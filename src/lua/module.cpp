@@ -8,7 +8,6 @@
 #include "lua/server_lua.hpp"
 #include "lua/thread_lua.hpp"
 #include "lua/tls_context_lua.hpp"
-#include "net/stream.hpp"     // open_stream (the connection bindings are declared with the stream)
 #include "net/udp_socket.hpp" // asio.udp, open_udp (likewise)
 #include "sched/runtime.hpp"
 
@@ -123,6 +122,7 @@ LASIO_EXPORT int luaopen_asio_core(lua_State* L) {
     using namespace lasio;
     runtime& rt = open_runtime(L);
     open_stream(L, rt);
+    open_stream_buffers(L, rt);
     open_server(L, rt);
     open_udp(L, rt);
     open_tls_context(L);

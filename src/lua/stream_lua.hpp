@@ -25,5 +25,8 @@ stream& check_stream(lua_State* L, int idx);
 
 /// Registers the connection metatable.
 void open_stream(lua_State* L, runtime& rt);
+/// Adds conn:read_into and conn:write_from (lua/asio/buffers.lua), where LuaJIT has string
+/// buffers; after open_stream.
+void open_stream_buffers(lua_State* L, runtime& rt);
 
 } // namespace lasio

@@ -11,7 +11,8 @@ namespace lasio {
 
 /// What a pending read waits for.
 struct read_request {
-    enum class kind : unsigned char { exact, some, until, line } what = kind::some;
+    /// ready: no bytes, only the news that some are buffered (or the stream ended).
+    enum class kind : unsigned char { exact, some, until, line, ready } what = kind::some;
     std::size_t n = 0;  // exact: byte count; some/until/line: the maximum
     std::string delim;  // until
 };
@@ -35,6 +36,9 @@ inline frame find_frame(const read_request& req, std::string_view buffered, std:
     switch (req.what) {
     case read_request::kind::exact:
         if (have >= req.n) f = {frame::state::complete, req.n, req.n};
+        return f;
+    case read_request::kind::ready:
+        if (have > 0) f = {frame::state::complete, 0, 0};
         return f;
     case read_request::kind::some:
         if (have > 0) {

@@ -9,6 +9,7 @@
 #include <boost/asio/write.hpp>
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 
 namespace lasio {
@@ -58,10 +59,14 @@ void stream::consume(std::size_t n) {
     else rbuf_.clear();
 }
 
-int stream::deliver(lua_State* L, const frame& f) {
+int stream::deliver(lua_State* L, const read_request& req, const frame& f) {
     if (f.found == frame::state::too_long) {
         scanned_ = 0;
         return push_fail(L, err::too_long); // the bytes stay buffered
+    }
+    if (req.what == read_request::kind::ready) {
+        lua_pushboolean(L, 1);
+        return 1;
     }
     copy_guard copying(*this);
     lua_pushlstring(L, rbuf_.data() + rpos_, f.length);
@@ -72,7 +77,8 @@ int stream::deliver(lua_State* L, const frame& f) {
 int stream::deliver_failure(lua_State* L, const read_request& req, const char* msg) {
     copy_guard copying(*this);
     std::string_view partial = buffered();
-    if (req.what == read_request::kind::some || partial.empty()) return push_fail(L, msg);
+    if (req.what == read_request::kind::some || req.what == read_request::kind::ready || partial.empty())
+        return push_fail(L, msg);
     int n = push_fail(L, msg, partial);
     consume(partial.size());
     return n;
@@ -84,11 +90,11 @@ template <class Stack>
 int stream::advance_read(const read_request& req, Stack&& stack) {
     for (;;) {
         frame f = find_frame(req, buffered(), scanned_);
-        if (f.found != frame::state::need_more) return deliver(stack(), f);
+        if (f.found != frame::state::need_more) return deliver(stack(), req, f);
         if (read_error_) return deliver_failure(stack(), req, error_string(read_error_).c_str());
         // A layer's bytes arrive only through its asynchronous read; a drained socket is left to
         // the reactor, which reads as soon as the kernel reports data (no EAGAIN round trip).
-        if (layer_ || drained_) return 0;
+        if (layer_ || drained_ || req.what == read_request::kind::ready) return 0;
         error_code ec;
         scratch_lease lease(*rt_);
         if (lease.get() == nullptr) {
@@ -130,6 +136,32 @@ int stream::advance_read(const read_request& req, Stack&& stack) {
         }
         rbuf_.append(scratch, got);
     }
+}
+
+std::size_t stream::read_now(char* dst, std::size_t cap, error_code& ec) {
+    if (rpos_ < rbuf_.size()) {
+        std::size_t n = std::min(cap, rbuf_.size() - rpos_);
+        std::memcpy(dst, rbuf_.data() + rpos_, n);
+        consume(n);
+        return n;
+    }
+    if (read_error_) {
+        ec = read_error_;
+        return 0;
+    }
+    if (layer_) return 0; // a layer's bytes arrive only through its asynchronous read
+    std::size_t got = socket_->read_some(net::buffer(dst, cap), ec);
+    if (would_block(ec)) {
+        ec = {};
+        drained_ = true;
+        return 0;
+    }
+    if (ec) {
+        read_error_ = ec;
+        return 0;
+    }
+    drained_ = got < cap;
+    return got;
 }
 
 int stream::read(lua_State* L, light_thread& th, read_request req) {

@@ -57,6 +57,12 @@ public:
     /// Each returns the number of results pushed onto L, or yields the calling light thread.
     int read(lua_State* L, light_thread& th, read_request req);
     int write(lua_State* L, light_thread& th, const write_buffers& data);
+    /**
+     * Copies up to cap bytes that are here now into dst, never waiting: buffered bytes first,
+     * then what a plain socket holds. Returns how many (0: none yet); ec is set when the stream
+     * ended or failed. For callers that read into memory of their own (read_into).
+     */
+    std::size_t read_now(char* dst, std::size_t cap, error_code& ec);
     /// Closes; waiters are resumed with nil, "closed" later in the loop.
     void close();
     bool closed() const { return closed_; }
@@ -73,6 +79,8 @@ public:
     /// Whether bytes received in clear text are still buffered (a STARTTLS upgrade refuses them).
     bool has_buffered_input() const { return rpos_ < rbuf_.size(); }
     bool busy() const { return reader_.th != nullptr || writer_.th != nullptr; }
+    /// Whether a light thread waits to read (or a read is being delivered): reads are refused.
+    bool reading() const { return reader_.th != nullptr || copying_ > 0; }
     /// Set while a TLS handshake owns the socket: reads and writes are refused meanwhile.
     void set_handshaking(bool on) { handshaking_ = on; }
     bool handshaking() const { return handshaking_; }
@@ -89,7 +97,7 @@ private:
     std::string_view buffered() const { return std::string_view(rbuf_).substr(rpos_); }
     void consume(std::size_t n);
     /// Pushes f's bytes (or nil, "too long") and consumes them; f came from find_frame.
-    int deliver(lua_State* L, const frame& f);
+    int deliver(lua_State* L, const read_request& req, const frame& f);
     int deliver_failure(lua_State* L, const read_request& req, const char* msg);
     template <class Stack> int advance_read(const read_request& req, Stack&& stack);
     void start_read_wait();
