@@ -1,7 +1,7 @@
 -- conn:read_into(buf [, max]) and conn:write_from(buf): streaming through LuaJIT string buffers
 -- over loopback, plain and TLS, with their failure paths.
 local asio = require 'asio'
-local helpers = require 'spec.helpers'
+local helpers = require 'spec.support.helpers'
 local run = helpers.run_async
 local ok_sbuf, buffer = pcall(require, 'string.buffer')
 

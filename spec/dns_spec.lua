@@ -1,7 +1,7 @@
 -- asio.resolve: asynchronous name resolution. Only names that never leave the machine are used:
 -- localhost (from /etc/hosts) and a name with an empty label, which the resolver rejects locally.
 local asio = require 'asio'
-local helpers = require 'spec.helpers'
+local helpers = require 'spec.support.helpers'
 local run = helpers.run_async
 
 local missing = 'no-such-host..invalid'

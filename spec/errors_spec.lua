@@ -1,6 +1,6 @@
 -- Failure paths: the documented short error strings, raised programmer errors, loop survival.
 local asio = require 'asio'
-local helpers = require 'spec.helpers'
+local helpers = require 'spec.support.helpers'
 local run = helpers.run_async
 
 -- A name the resolver rejects locally (empty label), so no packet leaves the machine.

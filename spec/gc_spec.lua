@@ -1,6 +1,6 @@
 -- Lifetime: garbage-collected connections and servers close.
 local asio = require 'asio'
-local helpers = require 'spec.helpers'
+local helpers = require 'spec.support.helpers'
 local run = helpers.run_async
 
 

@@ -1,6 +1,6 @@
 -- Light threads and time: spawn, sleep, yield, now, timers, join, kill, status, park/wake.
 local asio = require 'asio'
-local helpers = require 'spec.helpers'
+local helpers = require 'spec.support.helpers'
 local run = helpers.run_async
 
 describe("sleep, yield and now", function()

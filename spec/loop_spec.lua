@@ -1,6 +1,6 @@
 -- Driving the loop from a host: run_once with no or zero timeout, and after stop().
 local asio = require 'asio'
-local helpers = require 'spec.helpers'
+local helpers = require 'spec.support.helpers'
 
 describe("run_once", function()
   it("with a zero or missing timeout runs what is ready and tells when work is left", function()

@@ -3,7 +3,7 @@
 -- Each case reached freed memory before its fix; under the sanitizer build ASan reports it, and
 -- the release build returned wrong bytes, hung, or crashed.
 local asio = require 'asio'
-local helpers = require 'spec.helpers'
+local helpers = require 'spec.support.helpers'
 local finalizers = require 'spec.support.finalizers'
 local run = helpers.run_async
 -- Globals are looked up through busted's environment, which allocates: code that runs between

@@ -1,6 +1,6 @@
 -- The seed API exactly as the original README used it, over a real loopback socket.
 local asio = require 'asio'
-local helpers = require 'spec.helpers'
+local helpers = require 'spec.support.helpers'
 
 describe("the README ping-pong", function()
   it("runs unchanged: accept handler spawns, client connects by host name and numeric string port", function()

@@ -2,7 +2,7 @@
 -- from its own error handler, a failing thread killed from that handler. Each must raise or
 -- work, and leave the runtime consistent.
 local asio = require 'asio'
-local helpers = require 'spec.helpers'
+local helpers = require 'spec.support.helpers'
 local run = helpers.run_async
 
 -- Drives the loop for at most `seconds`; true when it ran out of work.

@@ -2,7 +2,7 @@
 -- servers and clients: reuseaddr, reuseport, bind, bindtodevice, mark, transparent.
 -- What needs privileges or kernel support the host lacks is skipped with a printed reason.
 local asio = require 'asio'
-local helpers = require 'spec.helpers'
+local helpers = require 'spec.support.helpers'
 local run = helpers.run_async
 
 local function skip(what, why) print(('\nskipped %s: %s'):format(what, tostring(why))) end

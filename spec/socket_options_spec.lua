@@ -1,7 +1,7 @@
 -- TCP connections default to TCP_NODELAY (accepted and connected alike), `nodelay = false`
 -- turns it off, and conn:getoption reads back what conn:setoption sets.
 local asio = require 'asio'
-local helpers = require 'spec.helpers'
+local helpers = require 'spec.support.helpers'
 local run = helpers.run_async
 
 describe("TCP_NODELAY", function()

@@ -1,7 +1,7 @@
 -- SPDX-License-Identifier: MIT
 -- asio.event, asio.condition, asio.waitgroup, asio.wait_all, asio.wait_any.
 local asio = require 'asio'
-local helpers = require 'spec.helpers'
+local helpers = require 'spec.support.helpers'
 
 local spawn = asio.spawn_light_thread
 

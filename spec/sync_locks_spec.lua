@@ -1,7 +1,7 @@
 -- SPDX-License-Identifier: MIT
 -- asio.mutex, asio.rwlock, asio.semaphore.
 local asio = require 'asio'
-local helpers = require 'spec.helpers'
+local helpers = require 'spec.support.helpers'
 
 local spawn = asio.spawn_light_thread
 

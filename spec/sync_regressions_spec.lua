@@ -2,7 +2,7 @@
 -- Regressions of the coordination layer: killed waiters, leaks, wait_all/wait_any outside light
 -- threads, error messages.
 local asio = require 'asio'
-local helpers = require 'spec.helpers'
+local helpers = require 'spec.support.helpers'
 
 local spawn = asio.spawn_light_thread
 

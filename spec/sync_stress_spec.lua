@@ -2,7 +2,7 @@
 -- No lost wake-ups and no lost or duplicated values under a randomized schedule of 100,000
 -- operations on channels, select, a mutex and a semaphore, with threads killed at random.
 local asio = require 'asio'
-local helpers = require 'spec.helpers'
+local helpers = require 'spec.support.helpers'
 
 local spawn = asio.spawn_light_thread
 

@@ -2,7 +2,7 @@
 -- Every waiting call of asio.sync, table-driven: with a timeout it returns nil, "timeout" after
 -- about that long, and with timeout 0 it returns at once without letting another thread run.
 local asio = require 'asio'
-local helpers = require 'spec.helpers'
+local helpers = require 'spec.support.helpers'
 
 local spawn = asio.spawn_light_thread
 

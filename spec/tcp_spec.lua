@@ -1,6 +1,6 @@
 -- TCP connections over loopback: reads of every kind, writes, options, addresses, concurrency.
 local asio = require 'asio'
-local helpers = require 'spec.helpers'
+local helpers = require 'spec.support.helpers'
 local run = helpers.run_async
 
 -- Serves each connection with fn(conn) in its own light thread; returns server, port.

@@ -1,7 +1,7 @@
 -- Light-thread handles are the threads' coroutines: what that means for identity, ended
 -- threads, plain coroutines and bad arguments.
 local asio = require 'asio'
-local helpers = require 'spec.helpers'
+local helpers = require 'spec.support.helpers'
 local run = helpers.run_async
 
 describe("light-thread handles", function()

@@ -2,7 +2,7 @@
 -- anything needs it (a wait, a handle call, an error). These specs pin that the thread looks
 -- the same from outside either way, at each point where a record can be created.
 local asio = require 'asio'
-local helpers = require 'spec.helpers'
+local helpers = require 'spec.support.helpers'
 local run = helpers.run_async
 local spawn = asio.spawn_light_thread
 

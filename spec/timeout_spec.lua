@@ -1,6 +1,6 @@
 -- Timeouts on every blocking operation: read, write, connect; the connection stays usable.
 local asio = require 'asio'
-local helpers = require 'spec.helpers'
+local helpers = require 'spec.support.helpers'
 local ffi = require 'ffi'
 local run = helpers.run_async
 

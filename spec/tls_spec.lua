@@ -2,7 +2,7 @@
 -- host name verification, client certificates, timeouts, plain peers, ALPN, STARTTLS upgrades.
 -- Certificates (ECDSA P-256) are made at load time with the openssl command in a temp dir.
 local asio = require 'asio'
-local helpers = require 'spec.helpers'
+local helpers = require 'spec.support.helpers'
 local run = helpers.run_async
 
 local dir = assert(io.popen('mktemp -d /tmp/lasio-tls-XXXXXX')):read('*l')

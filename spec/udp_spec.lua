@@ -1,7 +1,7 @@
 -- UDP sockets: datagrams to and from loopback, connected and unconnected, timeouts, ICMP errors,
 -- oversized datagrams, close/kill/GC, options and multicast groups.
 local asio = require 'asio'
-local helpers = require 'spec.helpers'
+local helpers = require 'spec.support.helpers'
 local run = helpers.run_async
 
 -- Echoes every datagram back to its sender until closed; returns the socket and its port.

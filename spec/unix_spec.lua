@@ -1,7 +1,7 @@
 -- Unix domain stream sockets: asio.unix_server / asio.unix_connect, the full connection API, and
 -- the stale socket file rule (removed only when nobody listens on it).
 local asio = require 'asio'
-local helpers = require 'spec.helpers'
+local helpers = require 'spec.support.helpers'
 local ffi = require 'ffi'
 local run = helpers.run_async
 

@@ -1,7 +1,7 @@
 -- Arguments a C parser would misread: empty names, zero bytes, port 0, names where an address
 -- is needed. Each gets the documented nil, err or a bad-argument error, never a silent guess.
 local asio = require 'asio'
-local helpers = require 'spec.helpers'
+local helpers = require 'spec.support.helpers'
 local run = helpers.run_async
 
 describe("addresses and names", function()
