@@ -42,13 +42,13 @@
 -- @tparam table asio the module table with the core primitives
 -- @treturn table asio
 return function(asio)
+  -- Every part installs itself the same way: install(asio, W [, what it builds on]).
   local W = require('asio.sync.waitq').new(asio)
-  local chan = require('asio.sync.channel').new(asio, W)
-  asio.channel = chan.new
-  asio.select = require('asio.sync.select').new(W, chan)
-  require('asio.sync.locks').install(asio, W)
-  require('asio.sync.events').install(asio, W)
-  require('asio.sync.threads').install(asio, W)
+  local chan = require('asio.sync.channel').install(asio, W)
+  require('asio.sync.select').install(asio, W, chan)
+  for _, part in ipairs { 'locks', 'events', 'threads' } do
+    require('asio.sync.' .. part).install(asio, W)
+  end
   -- For tests: handoffs whose waiter has not resumed yet (0 once the loop is idle).
   asio._sync_pending_handoffs = W.pending_handoffs
   return asio

@@ -24,12 +24,11 @@ local type, error, newproxy, getmetatable, setmetatable = type, error, newproxy,
 local math_floor, math_huge, math_max, math_min = math.floor, math.huge, math.max, math.min
 local table_insert, table_remove = table.insert, table.remove
 
---- Builds the channel constructor bound to one `asio` table.
+--- Adds `asio.channel` to one `asio` table.
 -- @tparam table asio the module table
 -- @tparam table W the helpers of asio.sync.waitq
--- @treturn table `{new = fn, state = fn, try_recv = fn, try_send = fn}`; the last three are
--- for asio.select
-function M.new(asio, W)
+-- @treturn table `{state = fn, try_recv = fn, try_send = fn}`, for asio.select
+function M.install(asio, W)
   local STATE = {} -- the key of a channel's state, through its proxy's __index
   local Channel = {}
   local inherit = { __index = Channel }
@@ -277,7 +276,8 @@ function M.new(asio, W)
     return proxy
   end
 
-  return { new = new, state = state_of, try_send = try_send, try_recv = try_recv }
+  asio.channel = new
+  return { state = state_of, try_send = try_send, try_recv = try_recv }
 end
 
 return M

@@ -11,11 +11,11 @@ local M = {}
 
 local type, random = type, math.random
 
---- Builds `select` bound to one `asio` table and its channels.
+--- Adds `asio.select` to one `asio` table, over its channels.
+-- @tparam table asio the module table
 -- @tparam table W the helpers of asio.sync.waitq
--- @tparam table chan what asio.sync.channel's `new` returned (state, try_send, try_recv)
--- @treturn function select
-function M.new(W, chan)
+-- @tparam table chan what asio.sync.channel's `install` returned (state, try_send, try_recv)
+function M.install(asio, W, chan)
   local state_of, try_send, try_recv = chan.state, chan.try_send, chan.try_recv
   local RECV, SEND = 1, 2
 
@@ -90,7 +90,7 @@ function M.new(W, chan)
     return i, w.value
   end
 
-  return select
+  asio.select = select
 end
 
 return M
