@@ -98,6 +98,47 @@ describe("conn:read_into and conn:write_from", function()
     end)
   end)
 
+  it("after a read timed out, read_into still gets the bytes in order", function()
+    -- The timed-out reader's receive can complete in the same turn of the loop as its
+    -- timeout; its bytes must come before what read_into reads from the socket after it.
+    local here = debug.getinfo(1, 'S').source:match('^@(.*)spec/buffer_io_spec%.lua$') or './'
+    local result
+    local srv = assert(asio.server('127.0.0.1', 0, function(conn)
+      conn:setoption('sndbuf', 65536)
+      asio.spawn_light_thread(function() conn:write(string.rep('w', 8 * 1024 * 1024)) end)
+      asio.spawn_light_thread(function() -- stalls the loop while the peer drains and sends
+        asio.sleep(0.2)
+        local t = os.clock() + 0.8
+        while os.clock() < t do end
+      end)
+      conn:settimeouts(nil, nil, 0.5) -- this read's timeout passes during the stall
+      local d = conn:read_some(10)
+      local buf = buffer.new()
+      if d then buf:put(d) end
+      conn:settimeouts(nil, nil, 2)
+      while #buf < 1000 do
+        if not conn:read_into(buf) then break end
+      end
+      result = buf:tostring()
+      conn:close()
+    end))
+    local _, port = srv:local_address()
+    local peer = io.popen(('luajit %sspec/scripts/reorder_peer.lua %d 2>&1'):format(here, port))
+    local deadline = asio.now() + 10
+    while not result and asio.now() < deadline do asio.run_once(0.05) end
+    srv:close()
+    peer:read('*a')
+    peer:close()
+    helpers.force_close_all()
+    assert.is_string(result)
+    assert.is_true(#result >= 1000)
+    for i = 1, 1000 do
+      if result:byte(i) ~= (i - 1) % 251 then
+        error(('byte %d is %d, want %d: bytes out of order'):format(i, result:byte(i), (i - 1) % 251))
+      end
+    end
+  end)
+
   it("over TLS", function()
     if not asio.tls_context then return end
     run(function()

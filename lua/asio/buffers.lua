@@ -4,8 +4,8 @@
 -- straight into the buffer's memory and from there straight back out: an echo or a proxy copies
 -- nothing in Lua, as raw Asio with a buffer of its own does.
 --
--- The core loads this module itself and hands it three functions that take raw pointers (so
--- scripts never reach them): read_now (the bytes there now, never waiting), wait_readable (waits
+-- The core loads this module itself and hands it three functions that take raw pointers (kept
+-- in these upvalues only, out of every table scripts see): read_now (the bytes there now, never waiting), wait_readable (waits
 -- until bytes are buffered, the stream ended or the read timed out) and write_now (conn:write
 -- of a pointer and a length). No pointer is held across a wait: read_into reserves space only
 -- once bytes are there, and write_now copies what the socket did not take before it waits.
@@ -26,11 +26,19 @@ local function check_buffer(buf, fname)
   end
 end
 
-return function(read_now, wait_readable, write_now)
+return function(read_now, wait_readable, write_now, connection_mt)
+  -- The connection is checked here, so errors name the method and not the functions it calls.
+  local function check_connection(conn, fname)
+    if getmetatable(conn) ~= connection_mt then
+      error(("calling '%s' on bad self (asio.connection expected, got %s)"):format(fname, type(conn)), 3)
+    end
+  end
+
   --- n, err = conn:read_into(buf [, max]): appends what is available (at least 1 byte, at most
   -- max, default 64 KiB) to buf, waiting only if nothing is; n is the number of bytes appended.
   -- End of stream, a failure or a timeout: nil, err (buf is left as it was).
   local function read_into(conn, buf, max)
+    check_connection(conn, 'read_into')
     check_buffer(buf, 'read_into')
     if max == nil then
       max = 65536
@@ -56,6 +64,7 @@ return function(read_now, wait_readable, write_now)
   -- and, on a timeout, how many bytes went out. While it waits, no other light thread should
   -- change buf: the bytes are taken out of it when the write ends.
   local function write_from(conn, buf)
+    check_connection(conn, 'write_from')
     check_buffer(buf, 'write_from')
     local ptr, len = ref(buf)
     -- write_now reads ptr only before it returns or waits (what the socket does not take at

@@ -6,10 +6,10 @@
 --
 -- * `channel([capacity])` with `send`, `recv`, `close`, `len` (and `#ch`), `iter`
 --   (asio.sync.channel);
--- * `select(cases [, timeout])` (asio.select);
--- * `mutex()`, `rwlock()`, `semaphore(n)` (asio.locks);
--- * `event()`, `condition()`, `waitgroup()` (asio.events);
--- * `wait_all(th...)`, `wait_any(th...)` (asio.threads).
+-- * `select(cases [, timeout])` (asio.sync.select);
+-- * `mutex()`, `rwlock()`, `semaphore(n)` (asio.sync.locks);
+-- * `event()`, `condition()`, `waitgroup()` (asio.sync.events);
+-- * `wait_all(th...)`, `wait_any(th...)` (asio.sync.threads).
 --
 -- Common rules: every waiting call takes an optional timeout in seconds (nil waits forever,
 -- 0 never waits) and returns true (or its value) on success, `nil, "timeout"` when the timeout

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // conn:read_into(buf) and conn:write_from(buf) for LuaJIT's string buffers: bytes go between the
 // socket and a buffer the script owns, with no Lua string made for them (lua/asio/buffers.lua).
-// The three functions here take raw pointers, so only that module ever gets them.
+// The three functions here take raw pointers: they are handed to that module alone and are on
+// no table, so only the debug library (which can break anything) reaches them.
 #include "lua/stream_lua.hpp"
 
 #include "base/errors.hpp"
@@ -83,7 +84,8 @@ void open_stream_buffers(lua_State* L, runtime& rt) {
         rt.push_upvalue(L);
         lua_pushcclosure(L, fn, 1);
     }
-    if (lua_pcall(L, 3, 2, 0) != 0) {
+    push_metatable(L, stream_metatable);
+    if (lua_pcall(L, 4, 2, 0) != 0) {
         lua_pop(L, 1);
         return;
     }

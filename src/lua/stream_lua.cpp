@@ -269,11 +269,11 @@ int l_getoption(lua_State* L) {
     auto& sock = s.socket();
     auto flag = [&](auto option) {
         sock.get_option(option, ec);
-        lua_pushboolean(L, option.value());
+        if (!ec) lua_pushboolean(L, option.value());
     };
     auto size = [&](auto option) {
         sock.get_option(option, ec);
-        lua_pushinteger(L, option.value());
+        if (!ec) lua_pushinteger(L, option.value());
     };
     switch (which) {
     case 0: flag(net::ip::tcp::no_delay()); break;
@@ -284,6 +284,7 @@ int l_getoption(lua_State* L) {
     default: {
         net::socket_base::linger option;
         sock.get_option(option, ec);
+        if (ec) break;
         if (option.enabled()) lua_pushinteger(L, option.timeout());
         else lua_pushboolean(L, 0);
         break;

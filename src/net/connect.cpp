@@ -5,7 +5,6 @@
 #include "sched/pending.hpp"
 
 #include "base/endpoint.hpp"
-#include "sched/pending.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>

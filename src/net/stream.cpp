@@ -149,7 +149,10 @@ std::size_t stream::read_now(char* dst, std::size_t cap, error_code& ec) {
         ec = read_error_;
         return 0;
     }
-    if (layer_) return 0; // a layer's bytes arrive only through its asynchronous read
+    // A layer's bytes arrive only through its asynchronous read; a receive still in flight (its
+    // reader timed out or was killed) may hold the next bytes already: reading past it would
+    // hand out later bytes before them. Both deliver into the buffer, for the next call.
+    if (layer_ || read_waiting_) return 0;
     std::size_t got = socket_->read_some(net::buffer(dst, cap), ec);
     if (would_block(ec)) {
         ec = {};

@@ -41,8 +41,9 @@ struct stream_timeouts {
  * wait at the same time (full duplex); a second concurrent reader or writer is a programmer error.
  *
  * Plain sockets use the reactor style: try the non-blocking call, and only when it would block,
- * wait for readiness. Waiting transfers no bytes, so cancelling a wait (timeout, kill) can never
- * lose data; bytes that arrive later are read by the next call.
+ * wait in the reactor, with a small receive into inbox_. Cancelling a wait (timeout, kill) never
+ * loses data: a receive still in flight appends what it gets to the buffer, where the next read
+ * finds it before anything the socket has after it.
  */
 class stream final : public io_object, public wait_target, public std::enable_shared_from_this<stream> {
 public:

@@ -97,8 +97,8 @@ public:
     /// A thread of our own for Lua work done from handlers (spawning, the error hook).
     lua_State* aux() const { return aux_; }
     /**
-     * 64 KiB shared by all plain sockets for non-blocking reads, never held across a yield; nullptr
-     * while taken. Copying out of it allocates, and a finalizer run by that allocation may read
+     * 64 KiB shared by all plain sockets and UDP for non-blocking reads, never held across a
+     * yield; nullptr while taken. Copying out of it allocates, and a finalizer run by that allocation may read
      * another socket: it finds the buffer taken and reads elsewhere instead of overwriting it.
      */
     char* take_scratch() { return scratch_taken_ ? nullptr : (scratch_taken_ = true, scratch_.get()); }
@@ -215,9 +215,10 @@ public:
 
     // --- notices ---------------------------------------------------------------------------
     /**
-     * The function at idx (nil: none) is told of kills: fn(th) after th:kill() ended a light
-     * thread, fn() after asio._close_all() ended them all. The coordination layer settles
-     * what it had handed to killed waiters with it.
+     * The function at idx (nil: none) is told of kills: fn(th) after th:kill() ended another
+     * light thread (a thread killing itself waits on nothing and holds nothing handed to it),
+     * fn() after asio._close_all() ended them all. The coordination layer settles what it had
+     * handed to killed waiters with it.
      */
     void set_kill_hook(lua_State* L, int idx);
     /// Calls the kill hook on L with the values on top of L (0 or 1), which it pops.
