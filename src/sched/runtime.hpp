@@ -98,8 +98,9 @@ public:
     lua_State* aux() const { return aux_; }
     /**
      * 64 KiB shared by all plain sockets and UDP for non-blocking reads, never held across a
-     * yield; nullptr while taken. Copying out of it allocates, and a finalizer run by that allocation may read
-     * another socket: it finds the buffer taken and reads elsewhere instead of overwriting it.
+     * yield; nullptr while taken. Copying out of it allocates, and a finalizer run by that
+     * allocation may read another socket: it finds the buffer taken and reads elsewhere
+     * instead of overwriting it.
      */
     char* take_scratch() { return scratch_taken_ ? nullptr : (scratch_taken_ = true, scratch_.get()); }
     void give_back_scratch() { scratch_taken_ = false; }
