@@ -47,38 +47,35 @@ public:
         : s_(std::move(s)), shutdown_(shutdown) {}
 
     void wait(light_thread& th, std::uint32_t token) {
-        th_ = th.shared_from_this();
-        token_ = token;
+        waiter_.th = th.shared_from_this();
+        waiter_.token = token;
     }
 
     int cancel_wait(light_thread&, lua_State* co) override {
-        th_.reset();
+        waiter_ = {};
         s_->close();
         return co != nullptr ? push_fail(co, err::timeout) : 0;
     }
 
     void on_done(const error_code& ec) {
-        thread_ptr th = std::move(th_);
-        if (th == nullptr) return;
         runtime& rt = s_->rt();
-        lua_State* co = rt.claim(*th, token_);
-        if (co == nullptr) return;
+        claimed_waiter w = waiter_.take(rt);
+        if (w.co == nullptr) return;
         if (shutdown_ && ec) {
-            push_fail(co, ec);
+            push_fail(w.co, ec);
         } else if (ec) {
-            push_fail(co, describe_handshake_failure(*s_, ec));
+            push_fail(w.co, describe_handshake_failure(*s_, ec));
             s_->close();
         } else {
-            lua_pushboolean(co, 1);
+            lua_pushboolean(w.co, 1);
         }
-        rt.resume_now(*th);
+        rt.resume_now(*w.th);
     }
 
 private:
     std::shared_ptr<stream> s_;
     bool shutdown_;
-    thread_ptr th_;
-    std::uint32_t token_ = 0;
+    wait_slot waiter_;
 };
 
 /// Sets t[key] = text on the table on top, when there is a text.

@@ -224,18 +224,16 @@ void stream::on_read_ready(const error_code& ec) {
     if (ec == net::error::operation_aborted) drained_ = false; // nothing was read: look again
     // The reader leaves the slot before its results are made: a finalizer run by making them
     // may close this stream, and must find nobody left to wake.
-    thread_ptr th;
-    int n = advance_read(request_, [this, &th] {
-        th = std::move(reader_.th);
-        std::uint32_t token = reader_.token;
-        reader_ = {};
-        return rt_->claim(*th, token);
+    claimed_waiter w;
+    int n = advance_read(request_, [this, &w] {
+        w = reader_.take(*rt_);
+        return w.co;
     });
     if (n == 0) {
         start_read_wait();
         return;
     }
-    rt_->resume_now(*th);
+    rt_->resume_now(*w.th);
 }
 
 void stream::on_layer_read(const error_code& ec, const char* data, std::size_t n) {

@@ -132,17 +132,15 @@ void udp_socket::on_receive_ready(const error_code& ec) {
     if (rt_->closing() || closed_ || reader_.th == nullptr) return;
     // The receiver leaves the slot before its results are made: a finalizer run by making them
     // may close this socket, and must find nobody left to wake.
-    thread_ptr th;
-    auto stack = [this, &th] {
-        th = std::move(reader_.th);
-        std::uint32_t token = reader_.token;
-        reader_ = {};
-        return rt_->claim(*th, token);
+    claimed_waiter w;
+    auto stack = [this, &w] {
+        w = reader_.take(*rt_);
+        return w.co;
     };
     int n = ec && ec != net::error::operation_aborted ? push_fail(stack(), ec)
                                                        : try_receive(max_, with_source_, stack);
     if (n == 0) return start_receive_wait();
-    rt_->resume_now(*th);
+    rt_->resume_now(*w.th);
 }
 
 // --- sending --------------------------------------------------------------------------------

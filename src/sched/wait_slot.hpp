@@ -6,8 +6,16 @@
 #include "sched/runtime.hpp"
 
 #include <cstdint>
+#include <utility>
 
 namespace lasio {
+
+/// A waiter claimed for its results: the thread, and the stack its results go on (null when
+/// there was no waiter, or its wait had already ended).
+struct claimed_waiter {
+    thread_ptr th;
+    lua_State* co = nullptr;
+};
 
 struct wait_slot {
     thread_ptr th;
@@ -18,6 +26,19 @@ struct wait_slot {
         th = th_.shared_from_this();
         token = rt.begin_wait(th_, wait_kind::io, target, timeout);
     }
+
+    /**
+     * Empties the slot and claims its waiter. Always before making the results: making them
+     * allocates, a finalizer may run and close the object, and it must find nobody to wake.
+     */
+    claimed_waiter take(runtime& rt) {
+        claimed_waiter w{std::move(th), nullptr};
+        std::uint32_t t = token;
+        th = nullptr;
+        token = 0;
+        if (w.th != nullptr) w.co = rt.claim(*w.th, t);
+        return w;
+    }
 };
 
 /**
@@ -25,14 +46,11 @@ struct wait_slot {
  * string. A wait that already ended otherwise (timeout, kill) is left alone.
  */
 inline void finish_wait(runtime& rt, wait_slot& s, const error_code& ec) {
-    thread_ptr th = std::move(s.th);
-    std::uint32_t token = s.token;
-    s = {};
-    lua_State* co = rt.claim(*th, token);
-    if (co == nullptr) return;
-    if (ec) push_fail(co, ec);
-    else lua_pushboolean(co, 1);
-    rt.resume_now(*th);
+    claimed_waiter w = s.take(rt);
+    if (w.co == nullptr) return;
+    if (ec) push_fail(w.co, ec);
+    else lua_pushboolean(w.co, 1);
+    rt.resume_now(*w.th);
 }
 
 /**
@@ -41,18 +59,11 @@ inline void finish_wait(runtime& rt, wait_slot& s, const error_code& ec) {
  */
 inline void end_wait_closed(runtime& rt, wait_slot& s) {
     if (s.th == nullptr) return;
-    thread_ptr th = std::move(s.th);
-    std::uint32_t token = s.token;
-    s = {};
-    if (lua_State* co = rt.claim(*th, token)) {
-        push_fail(co, err::closed);
-        rt.make_ready(*th);
-    }
+    claimed_waiter w = s.take(rt);
+    if (w.co == nullptr) return;
+    push_fail(w.co, err::closed);
+    rt.make_ready(*w.th);
 }
-
-} // namespace lasio
-
-namespace lasio {
 
 /**
  * An operation exactly one light thread waits for (a connect, a resolution): its deadline or a
@@ -80,14 +91,8 @@ protected:
     }
     bool has_waiter() const { return waiter_.th != nullptr; }
     void forget_waiter() { waiter_ = {}; }
-    /// Takes the waiter out and claims its wait: {thread, results stack}, or a null stack when
-    /// there is no waiter or its wait already ended.
-    std::pair<thread_ptr, lua_State*> take_waiter() {
-        wait_slot w = std::move(waiter_);
-        waiter_ = {};
-        lua_State* co = w.th != nullptr ? rt_->claim(*w.th, w.token) : nullptr;
-        return {std::move(w.th), co};
-    }
+    /// Takes the waiter out and claims its wait (see wait_slot::take).
+    claimed_waiter take_waiter() { return waiter_.take(*rt_); }
 
 private:
     wait_slot waiter_;
