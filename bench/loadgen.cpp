@@ -363,21 +363,28 @@ int run_pingpong() {
   return mismatches ? 2 : (alive == 0 ? 3 : 0);
 }
 
+// A pseudo-random byte pattern of period bytes, repeated for extra more, so that any block of up
+// to extra bytes starting at offset % period can be sent from it (and verified against it).
+std::vector<uint8_t> make_pattern(size_t period, size_t extra) {
+  std::vector<uint8_t> pat(period + extra);
+  uint32_t x = 2463534242u;
+  for (size_t i = 0; i < period; i++) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    pat[i] = uint8_t(x >> 24);
+  }
+  for (size_t i = period; i < pat.size(); i++) pat[i] = pat[i - period];
+  return pat;
+}
+
 // -------------------------------------------------------------------- bulk
 
 int run_bulk() {
   const size_t PERIOD = 65521;  // prime, so blocks do not line up with the pattern
   const size_t block = size_t(g_opt.block);
   const uint64_t max_outstanding = 8u << 20;
-  std::vector<uint8_t> pat(PERIOD + block);
-  uint32_t x = 2463534242u;
-  for (size_t i = 0; i < PERIOD; i++) {
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    pat[i] = uint8_t(x >> 24);
-  }
-  for (size_t i = PERIOD; i < pat.size(); i++) pat[i] = pat[i - PERIOD];
+  std::vector<uint8_t> pat = make_pattern(PERIOD, block);
   std::vector<uint8_t> in(block);
 
   int fd = new_socket();
@@ -463,15 +470,7 @@ int run_stream() {
   const size_t PERIOD = 65521;  // prime, so blocks do not line up with the pattern
   const size_t block = size_t(g_opt.block);
   const uint64_t total = uint64_t(g_opt.mib) << 20;
-  std::vector<uint8_t> pat(PERIOD + block);
-  uint32_t x = 2463534242u;
-  for (size_t i = 0; i < PERIOD; i++) {
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    pat[i] = uint8_t(x >> 24);
-  }
-  for (size_t i = PERIOD; i < pat.size(); i++) pat[i] = pat[i - PERIOD];
+  std::vector<uint8_t> pat = make_pattern(PERIOD, block);
   std::vector<uint8_t> in(block);
 
   int fd = new_socket();

@@ -143,9 +143,7 @@ describe("conn:read_into and conn:write_from", function()
     if not asio.tls_context then return end
     run(function()
       local certs = require 'spec.support.certs'
-      local cert, key = certs.paths()
-      local sctx = assert(asio.tls_context { mode = 'server', cert = cert, key = key })
-      local cctx = assert(asio.tls_context { mode = 'client', verify = false })
+      local sctx, cctx = certs.contexts()
       local s, port = buffer_echo({ tls = sctx })
       local c = assert(asio.connect('127.0.0.1', port, { tls = cctx }))
       local data = pattern(200000, 3)

@@ -343,9 +343,7 @@ describe("a finalizer or a metamethod acting on an object whose method is runnin
     if not asio.tls_context then return end
     run(function()
       local certs = require 'spec.support.certs'
-      local cert, key = certs.paths()
-      local sctx = assert(asio.tls_context { mode = 'server', cert = cert, key = key })
-      local cctx = assert(asio.tls_context { mode = 'client', verify = false })
+      local sctx, cctx = certs.contexts()
       local s, port = helpers.server(function(c) asio.sleep(0.3); c:close() end, { tls = sctx })
       local c = assert(asio.connect('127.0.0.1', port, { tls = cctx }))
       local reader = asio.spawn_light_thread(function() return c:read(1) end)
@@ -408,9 +406,7 @@ describe("a TLS write in flight when its connection ends", function()
   -- A TLS server whose handler reads slowly (so that writes to it keep completing a little at
   -- a time), or not at all for a while; returns the server and a function that connects to it.
   local function tls_server(slow)
-    local cert, key = certs.paths()
-    local sctx = assert(asio.tls_context { mode = 'server', cert = cert, key = key })
-    local cctx = assert(asio.tls_context { mode = 'client', verify = false })
+    local sctx, cctx = certs.contexts()
     local s, port = helpers.server(function(c)
       if slow then
         for _ = 1, 2000 do

@@ -4,6 +4,15 @@ local asio = require 'asio'
 local helpers = require 'spec.support.helpers'
 local run = helpers.run_async
 
+-- Waits (bounded) until the accept handler has recorded what it saw; returns it.
+local function accepted_value(get)
+  for _ = 1, 100 do
+    if get() ~= nil then break end
+    asio.sleep(0.005)
+  end
+  return get()
+end
+
 describe("TCP_NODELAY", function()
   it("is on for connected and accepted TCP connections by default", function()
     run(function()
@@ -15,11 +24,7 @@ describe("TCP_NODELAY", function()
       end)
       local c = assert(asio.connect('127.0.0.1', port))
       assert.is_true(c:getoption('nodelay'))
-      for _ = 1, 100 do
-        if accepted ~= nil then break end
-        asio.sleep(0.005)
-      end
-      assert.is_true(accepted)
+      assert.is_true(accepted_value(function() return accepted end))
       c:close()
       s:close()
     end)
@@ -35,11 +40,7 @@ describe("TCP_NODELAY", function()
       end, { nodelay = false })
       local c = assert(asio.connect('127.0.0.1', port, { nodelay = false }))
       assert.is_false(c:getoption('nodelay'))
-      for _ = 1, 100 do
-        if accepted ~= nil then break end
-        asio.sleep(0.005)
-      end
-      assert.is_false(accepted)
+      assert.is_false(accepted_value(function() return accepted end))
       assert.is_true(c:setoption('nodelay', true))
       assert.is_true(c:getoption('nodelay'))
       c:close()
@@ -51,9 +52,7 @@ describe("TCP_NODELAY", function()
     if not asio.tls_context then return end
     run(function()
       local certs = require 'spec.support.certs'
-      local cert, key = certs.paths()
-      local sctx = assert(asio.tls_context { mode = 'server', cert = cert, key = key })
-      local cctx = assert(asio.tls_context { mode = 'client', verify = false })
+      local sctx, cctx = certs.contexts()
       local accepted
       local s, port = helpers.server(function(c)
         accepted = c:getoption('nodelay')
@@ -61,11 +60,7 @@ describe("TCP_NODELAY", function()
       end, { tls = sctx })
       local c = assert(asio.connect('127.0.0.1', port, { tls = cctx }))
       assert.is_true(c:getoption('nodelay'))
-      for _ = 1, 100 do
-        if accepted ~= nil then break end
-        asio.sleep(0.005)
-      end
-      assert.is_true(accepted)
+      assert.is_true(accepted_value(function() return accepted end))
       c:close()
       s:close()
     end)

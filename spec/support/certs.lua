@@ -23,4 +23,14 @@ function M.paths()
   return dir .. '/cert.pem', dir .. '/key.pem'
 end
 
+--- A server context with this certificate and a client context that does not verify (for
+-- specs about what happens on a TLS connection, not about verification): sctx, cctx.
+function M.contexts()
+  local asio = require 'asio'
+  local cert, key = M.paths()
+  local sctx = assert(asio.tls_context { mode = 'server', cert = cert, key = key })
+  local cctx = assert(asio.tls_context { mode = 'client', verify = false })
+  return sctx, cctx
+end
+
 return M
