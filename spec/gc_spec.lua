@@ -18,11 +18,7 @@ describe("garbage collection", function()
         asio.sleep(0.01)
       end
       collectgarbage(); collectgarbage()
-      for _ = 1, 100 do
-        if peer_saw then break end
-        asio.sleep(0.01)
-      end
-      assert.equal('closed', peer_saw)
+      assert.equal('closed', helpers.wait_for(function() return peer_saw end))
       s:close()
     end)
   end)

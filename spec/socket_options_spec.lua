@@ -4,15 +4,6 @@ local asio = require 'asio'
 local helpers = require 'spec.support.helpers'
 local run = helpers.run_async
 
--- Waits (bounded) until the accept handler has recorded what it saw; returns it.
-local function accepted_value(get)
-  for _ = 1, 100 do
-    if get() ~= nil then break end
-    asio.sleep(0.005)
-  end
-  return get()
-end
-
 describe("TCP_NODELAY", function()
   it("is on for connected and accepted TCP connections by default", function()
     run(function()
@@ -24,7 +15,7 @@ describe("TCP_NODELAY", function()
       end)
       local c = assert(asio.connect('127.0.0.1', port))
       assert.is_true(c:getoption('nodelay'))
-      assert.is_true(accepted_value(function() return accepted end))
+      assert.is_true(helpers.wait_for(function() return accepted end))
       c:close()
       s:close()
     end)
@@ -40,7 +31,7 @@ describe("TCP_NODELAY", function()
       end, { nodelay = false })
       local c = assert(asio.connect('127.0.0.1', port, { nodelay = false }))
       assert.is_false(c:getoption('nodelay'))
-      assert.is_false(accepted_value(function() return accepted end))
+      assert.is_false(helpers.wait_for(function() return accepted end))
       assert.is_true(c:setoption('nodelay', true))
       assert.is_true(c:getoption('nodelay'))
       c:close()
@@ -60,7 +51,7 @@ describe("TCP_NODELAY", function()
       end, { tls = sctx })
       local c = assert(asio.connect('127.0.0.1', port, { tls = cctx }))
       assert.is_true(c:getoption('nodelay'))
-      assert.is_true(accepted_value(function() return accepted end))
+      assert.is_true(helpers.wait_for(function() return accepted end))
       c:close()
       s:close()
     end)

@@ -52,6 +52,16 @@ function M.assert_clean()
   if #live > 0 then error('left alive after the test: ' .. table.concat(live, ' '), 2) end
 end
 
+--- Sleeps in 10 ms steps, at most 100 of them, until get() returns something other than nil;
+-- returns what get() returns then (nil if it never did). From a light thread.
+function M.wait_for(get)
+  for _ = 1, 100 do
+    if get() ~= nil then break end
+    asio.sleep(0.01)
+  end
+  return get()
+end
+
 --- Starts a listening server on 127.0.0.1 with a free port; returns the holder and its port.
 function M.server(handler, opts)
   local s = assert(asio.server('127.0.0.1', 0, handler, opts))

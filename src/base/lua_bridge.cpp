@@ -2,6 +2,7 @@
 // Lua C API helpers: registry anchors, metatables, common argument checks.
 #include "base/lua_bridge.hpp"
 
+#include <cstdio>
 #include <cstring>
 #include <string>
 
@@ -23,6 +24,10 @@ void push_ref(lua_State* L, int ref) {
         return;
     }
     lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+}
+
+int format_number(lua_Number n, char (&text)[32]) {
+    return std::snprintf(text, sizeof text, "%.14g", n);
 }
 
 double opt_timeout(lua_State* L, int idx) {

@@ -79,6 +79,10 @@ void destroy_object(lua_State* L, int idx) {
     lua_setmetatable(L, idx);
 }
 
+/// Writes n as Lua's tostring does ("%.14g") into text and returns the length; for numbers that
+/// must become text without a Lua allocation (a finalizer could run in one).
+int format_number(lua_Number n, char (&text)[32]);
+
 /// Optional timeout argument in seconds: nil/none means forever (returns < 0).
 double opt_timeout(lua_State* L, int idx);
 

@@ -37,8 +37,7 @@ int l_read_now(lua_State* L) {
     std::size_t cap = check_size(L, 3);
     rt.current(L, "read_into");
     if (s.closed()) return push_fail(L, err::closed);
-    if (s.reading()) return luaL_error(L, "read_into: another light thread is reading this connection");
-    if (s.handshaking()) return luaL_error(L, "read_into: a TLS handshake or shutdown is in progress on this connection");
+    s.refuse_read(L, "read_into");
     // A thread that keeps finding bytes must still let the others run now and then.
     if (!rt.take_fast_path()) {
         lua_pushinteger(L, 0);

@@ -15,7 +15,6 @@
 
 #include <algorithm>
 #include <climits>
-#include <cstdio>
 #include <forward_list>
 #include <string>
 #include <vector>
@@ -110,7 +109,7 @@ public:
             if (lua_type(L, -1) == LUA_TNUMBER) {
                 // lua_tolstring would make a string only this stack slot holds, gone at the pop.
                 char text[32];
-                int k = std::snprintf(text, sizeof text, "%.14g", lua_tonumber(L, -1));
+                int k = format_number(lua_tonumber(L, -1), text);
                 numbers_.emplace_front(text, static_cast<std::size_t>(k));
                 s = numbers_.front().data();
                 len = numbers_.front().size();

@@ -138,6 +138,13 @@ int stream::advance_read(const read_request& req, Stack&& stack) {
     }
 }
 
+void stream::refuse_read(lua_State* L, const char* fn) const {
+    if (reader_.th != nullptr)
+        luaL_error(L, "%s: another light thread is already reading this connection", fn);
+    if (copying_ > 0) luaL_error(L, "%s: this connection is delivering a read (a finalizer may not read it)", fn);
+    if (handshaking_) luaL_error(L, "%s: a TLS handshake or shutdown is in progress on this connection", fn);
+}
+
 std::size_t stream::read_now(char* dst, std::size_t cap, error_code& ec) {
     if (rpos_ < rbuf_.size()) {
         std::size_t n = std::min(cap, rbuf_.size() - rpos_);
@@ -169,10 +176,7 @@ std::size_t stream::read_now(char* dst, std::size_t cap, error_code& ec) {
 
 int stream::read(lua_State* L, light_thread& th, read_request req) {
     if (closed_) return push_fail(L, err::closed);
-    if (reader_.th != nullptr)
-        return luaL_error(L, "read: another light thread is already reading this connection");
-    if (copying_ > 0) return luaL_error(L, "read: this connection is delivering a read (a finalizer may not read it)");
-    if (handshaking_) return luaL_error(L, "read: a TLS handshake or shutdown is in progress on this connection");
+    refuse_read(L, "read");
     bool fast = rt_->take_fast_path();
     if (fast) {
         if (int n = advance_read(req, [L] { return L; })) return n;

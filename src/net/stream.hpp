@@ -80,8 +80,12 @@ public:
     /// Whether bytes received in clear text are still buffered (a STARTTLS upgrade refuses them).
     bool has_buffered_input() const { return rpos_ < rbuf_.size(); }
     bool busy() const { return reader_.th != nullptr || writer_.th != nullptr; }
-    /// Whether a light thread waits to read (or a read is being delivered): reads are refused.
-    bool reading() const { return reader_.th != nullptr || copying_ > 0; }
+    /**
+     * Raises "<fn>: ..." when a read cannot start now: another light thread waits to read, a
+     * read is being delivered (a finalizer's read), or a TLS handshake or shutdown owns the
+     * socket. Every way of reading checks this first.
+     */
+    void refuse_read(lua_State* L, const char* fn) const;
     /// Set while a TLS handshake owns the socket: reads and writes are refused meanwhile.
     void set_handshaking(bool on) { handshaking_ = on; }
     bool handshaking() const { return handshaking_; }

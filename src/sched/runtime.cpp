@@ -9,7 +9,6 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <cstdio>
 
 namespace lasio {
 
@@ -353,7 +352,7 @@ std::string runtime::describe_error(lua_State* co) {
     // thread and push its end mark where the conversion then writes.
     if (lua_type(co, -1) == LUA_TNUMBER) {
         char text[32];
-        std::snprintf(text, sizeof text, "%.14g", lua_tonumber(co, -1));
+        format_number(lua_tonumber(co, -1), text);
         return text;
     }
     if (lua_type(co, -1) == LUA_TSTRING) return lua_tostring(co, -1);
