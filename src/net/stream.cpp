@@ -199,7 +199,10 @@ int stream::read(lua_State* L, light_thread& th, read_request req) {
 void stream::start_read_wait() {
     if (read_waiting_) return; // the wait in flight will serve the current reader
     read_waiting_ = true;
-    if (layer_) return layer_->start_read(shared_from_this());
+    if (layer_) {
+        ++rt_->stats().pending; // the layer's handler is counted down in on_layer_read
+        return layer_->start_read(shared_from_this());
+    }
     socket_->async_receive(net::buffer(inbox_),
                            counted(*rt_, [self = shared_from_this()](const error_code& ec, std::size_t n) {
                                self->on_received(ec, n);
@@ -240,7 +243,9 @@ void stream::on_read_ready(const error_code& ec) {
     rt_->resume_now(*w.th);
 }
 
-void stream::on_layer_read(const error_code& ec, const char* data, std::size_t n) {
+void stream::on_layer_read(const error_code& layer_ec, const char* data, std::size_t n) {
+    --rt_->stats().pending;
+    error_code ec = adopt_error(layer_ec);
     if (!rt_->closing() && !closed_ && n > 0) rbuf_.append(data, n);
     if (ec && ec != net::error::operation_aborted && !read_error_) read_error_ = ec;
     on_read_ready(ec);
@@ -322,7 +327,10 @@ int stream::write(lua_State* L, light_thread& th, const write_buffers& data) {
 void stream::start_write_wait() {
     if (write_waiting_) return;
     write_waiting_ = true;
-    if (layer_) return layer_->start_write(shared_from_this(), net::buffer(wbuf_.data() + wpos_, wbuf_.size() - wpos_));
+    if (layer_) {
+        ++rt_->stats().pending; // counted down in on_layer_write
+        return layer_->start_write(shared_from_this(), net::buffer(wbuf_.data() + wpos_, wbuf_.size() - wpos_));
+    }
     socket_->async_wait(socket_type::wait_write, counted(*rt_, [self = shared_from_this()](const error_code& ec) {
                             self->on_write_ready(ec);
                         }));
@@ -341,7 +349,9 @@ void stream::on_write_ready(const error_code& ec) {
     finish_write(wec);
 }
 
-void stream::on_layer_write(const error_code& ec, std::size_t n) {
+void stream::on_layer_write(const error_code& layer_ec, std::size_t n) {
+    --rt_->stats().pending;
+    error_code ec = adopt_error(layer_ec);
     write_waiting_ = false;
     wpos_ += n;
     // A TLS session that failed to write cannot write again (a record may be cut short, and
