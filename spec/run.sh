@@ -81,6 +81,14 @@ check "src/ compiles for Windows (mingw-w64, syntax only)" bash tools/mingw_chec
 check "examples" run_examples
 check "luarocks make + require from another directory" rock_install
 
+# The router-size build (no TLS, -Os, LTO): its build fails above the size limit; every spec
+# that needs no TLS runs on it.
+if build_variant router -DLASIO_ROUTER_SIZE=ON -DLASIO_BUILD_TESTS=ON; then
+  run_specs router router
+else
+  fail 1 "router-size build (see the size it printed above)"
+fi
+
 if [ "${ASIO_SKIP_SANITIZE:-0}" != 1 ]; then
   if build_variant sanitize -DLASIO_SANITIZE=ON -DLASIO_BUILD_TESTS=ON; then
     asan=$(g++ -print-file-name=libasan.so)
