@@ -13,9 +13,10 @@
 #   BENCH_CHURN_ROUNDS=100 BENCH_CHURN_CONNS=10000 BENCH_CHURN_INFLIGHT=256
 #   BENCH_CHURN_SERVERS="asio asio_seed luv"   also: asio_gc, asio_seed_gc (a full collection
 #                          in the server after each round: a diagnostic), luv_coro, raw
-#   BENCH_CHURN_CLOSE=rst  rst (SO_LINGER 0: no TIME_WAIT), fin (the server reads EOF; the client
-#                          side sits in TIME_WAIT, spread over BENCH_CHURN_SOURCES addresses) or mixed
-#   BENCH_CHURN_SOURCES=1  client addresses 127.0.0.1..K
+#   BENCH_CHURN_CLOSE=rst  how the client closes; a list runs each: rst (SO_LINGER 0: a reset, no
+#                          TIME_WAIT), fin (the server reads EOF and closes; the client's side sits
+#                          in TIME_WAIT), mixed (every other connection)
+#   BENCH_CHURN_SOURCES    client addresses 127.0.0.1..K (default 1 for rst, 16 for fin and mixed)
 #   BENCH_CHURN_SETTLE=0.3 seconds between the server's last close and the RSS reading
 #   BENCH_CHURN_REPEAT=1   runs per server (interleaved)
 #   BENCH_SERVER_CPU=1 BENCH_CLIENT_CPU=0
@@ -31,7 +32,7 @@ CONNS=${BENCH_CHURN_CONNS:-10000}
 INFLIGHT=${BENCH_CHURN_INFLIGHT:-256}
 SERVERS=${BENCH_CHURN_SERVERS:-"asio asio_seed luv"}
 CLOSE=${BENCH_CHURN_CLOSE:-rst}
-SOURCES=${BENCH_CHURN_SOURCES:-1}
+SOURCES=${BENCH_CHURN_SOURCES:-1}   # fin and mixed: 16 unless set (see churn_run)
 SETTLE=${BENCH_CHURN_SETTLE:-0.3}
 REPEAT=${BENCH_CHURN_REPEAT:-1}
 SCPU=${BENCH_SERVER_CPU:-1}
@@ -124,61 +125,79 @@ fi
 
 STATS_OK="threads=1 sockets=1 servers=1 timers=0 pending=1"   # taken inside the control connection
 STATS_ZERO="threads=0 sockets=0 servers=0 timers=0 pending=0"
+counts() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n 's/^[a-z]*=//p' | paste -sd/; }
+
+# One run: server $2 on a fresh process, close mode $3; appends a row to $TMP/rows.
+churn_run() {
+  local rep=$1 s=$2 close=$3 extra=() sources=$SOURCES rc line stats bad live final shape heap halves r v
+  case $s in asio*) extra=(--probe --stop) ;; esac
+  case $s in *_gc) extra+=(--gc) ;; esac
+  # fin leaves the client's side in TIME_WAIT: spread it over 16 source addresses unless told.
+  [ "$close" != rst ] && [ -z "${BENCH_CHURN_SOURCES:-}" ] && sources=16
+  start_server "$s" || { echo "$s|$close|$rep|fail|server did not start" >> "$TMP/rows"; return; }
+  log "churn: run $rep/$REPEAT, $s, close $close: $ROUNDS rounds of $CONNS connections"
+  echo "# run $rep server $s close $close" >> "$LOG"
+  # A round takes about a second here; 20 s each is ample, and a hung run still ends.
+  timeout $((ROUNDS * 20 + 60)) taskset -c "$CCPU" "$LOADGEN" churn --port "$SPORT" --server-pid "$SPID" \
+    --rounds "$ROUNDS" --conns "$CONNS" --inflight "$INFLIGHT" --close "$close" --sources "$sources" \
+    --settle "$SETTLE" --timeout 60 "${extra[@]}" < /dev/null > "$TMP/lg" 2>> "$OUT/loadgen.err"
+  rc=$?
+  cat "$TMP/lg" >> "$LOG"
+  line=$(grep '^mode=churn' "$TMP/lg")
+  stats="n/a"
+  case $s in
+    asio*)
+      # Every round's probe and the stop request must see only the control connection itself,
+      # the listener and its accept; once run() returned, nothing at all.
+      bad=$(grep '^round=' "$TMP/lg" | grep -vc "probe_threads=1 probe_sockets=1 probe_servers=1 probe_timers=0 probe_pending=1")
+      live=$(printf '%s\n' "$line" | grep -o 'live_threads=.*' | sed 's/live_//g')
+      if await_exit; then
+        final=$(grep '^stats ' "$TMP/stdout" | sed 's/^stats lua_kb=[0-9]* //')
+      else
+        final="server did not exit"
+        stop_server
+      fi
+      stats="$(counts "${live:-none}") then $(counts "${final:-none}"), probes off in $bad rounds"
+      if [ "$live" = "$STATS_OK" ] && [ "$final" = "$STATS_ZERO" ] && [ "$bad" = 0 ]; then
+        stats="ok: $stats"
+      else
+        stats="FAIL: $stats"
+      fi
+      ;;
+    *) stop_server ;;
+  esac
+  if [ $rc != 0 ] || [ -z "$line" ] || [ "$(kv "$line" errors)" != 0 ]; then
+    log "  $s: FAILED (exit $rc): ${line:-no output}"
+    echo "$s|$close|$rep|fail|$(kv "$line" error) rounds_done=$(kv "$line" rounds_done)" >> "$TMP/rows"
+    return
+  fi
+  # RSS after rounds 1, 2, 10, 50 and the last, for the shape.
+  shape=""
+  for r in 1 2 10 50 "$ROUNDS"; do
+    [ "$r" -le "$ROUNDS" ] || continue
+    v=$(grep "^round=$r " "$TMP/lg" | tr ' ' '\n' | sed -n 's/^rss_kb=//p')
+    shape="$shape${shape:+ / }${v:-?}"
+  done
+  heap=$(grep '^round=' "$TMP/lg" | sed -n '1p;$p' | tr ' ' '\n' | sed -n 's/^heap_kb=//p' | paste -sd/ | sed 's|/| / |')
+  # Growth within the run once it has warmed up: the highest RSS of the second half of the
+  # rounds over the highest of the first half (a plateau gives 1.00, a leak keeps climbing).
+  halves=$(grep '^round=' "$TMP/lg" | tr ' ' '\n' | sed -n 's/^rss_kb=//p' | awk -v n="$ROUNDS" '
+    { if (NR <= n / 2) { if ($1 > a) a = $1 } else { if ($1 > b) b = $1 } }
+    END { if (a > 0 && b > 0) printf "%.4f", b / a; else print "n/a" }')
+  echo "$s|$close|$rep|ok|$(kv "$line" rounds_done)|$(kv "$line" conns)|$(kv "$line" rss_first_kb)|$(kv "$line" rss_last_kb)|$(kv "$line" rss_max_kb)|$(kv "$line" last_over_first)|$(kv "$line" max_over_first)|$halves|$shape|$(kv "$line" open_rss_first_kb) / $(kv "$line" open_rss_max_kb)|$heap|$stats" >> "$TMP/rows"
+  log "  $s: RSS first $(kv "$line" rss_first_kb) kB, last $(kv "$line" rss_last_kb) kB, max $(kv "$line" rss_max_kb) kB; $stats"
+}
+
 : > "$LOG"
 : > "$TMP/rows"
 START=$(date +%s)
 LOAD_START=$(cut -d" " -f1 /proc/loadavg)
 for rep in $(seq "$REPEAT"); do
-  for s in $SERVERS; do
-    extra=()
-    case $s in
-      asio*) [ $HAVE_ASIO = 1 ] || continue; extra=(--probe --stop) ;;
-    esac
-    case $s in *_gc) extra+=(--gc) ;; esac
-    start_server "$s" || { echo "$s|$rep|fail|server did not start" >> "$TMP/rows"; continue; }
-    log "churn: run $rep/$REPEAT, $s: $ROUNDS rounds of $CONNS connections"
-    echo "# run $rep server $s" >> "$LOG"
-    # A round takes about a second here; 20 s each is ample, and a hung run still ends.
-    timeout $((ROUNDS * 20 + 60)) taskset -c "$CCPU" "$LOADGEN" churn --port "$SPORT" --server-pid "$SPID" \
-      --rounds "$ROUNDS" --conns "$CONNS" --inflight "$INFLIGHT" --close "$CLOSE" --sources "$SOURCES" \
-      --settle "$SETTLE" --timeout 60 "${extra[@]}" < /dev/null > "$TMP/lg" 2>> "$OUT/loadgen.err"
-    rc=$?
-    cat "$TMP/lg" >> "$LOG"
-    line=$(grep '^mode=churn' "$TMP/lg")
-    stats="n/a"
-    case $s in
-      asio*)
-        # Every round's probe and the stop request must see only the control connection itself,
-        # the listener and its accept; once run() returned, nothing at all.
-        bad=$(grep '^round=' "$TMP/lg" | grep -vc "probe_threads=1 probe_sockets=1 probe_servers=1 probe_timers=0 probe_pending=1")
-        live=$(printf '%s\n' "$line" | grep -o 'live_threads=.*' | sed 's/live_//g')
-        if await_exit; then
-          final=$(grep '^stats ' "$TMP/stdout" | sed 's/^stats lua_kb=[0-9]* //')
-        else
-          final="server did not exit"
-          stop_server
-        fi
-        counts() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n 's/^[a-z]*=//p' | paste -sd/; }
-        stats="$(counts "${live:-none}") then $(counts "${final:-none}"), probes off in $bad rounds"
-        [ "$live" = "$STATS_OK" ] && [ "$final" = "$STATS_ZERO" ] && [ "$bad" = 0 ] && stats="ok: $stats" || stats="FAIL: $stats"
-        ;;
-      *) stop_server ;;
-    esac
-    if [ $rc != 0 ] || [ -z "$line" ] || [ "$(kv "$line" errors)" != 0 ]; then
-      log "  $s: FAILED (exit $rc): ${line:-no output}"
-      echo "$s|$rep|fail|$(kv "$line" error) rounds_done=$(kv "$line" rounds_done)" >> "$TMP/rows"
-      continue
-    fi
-    # RSS after rounds 1, 2, 10, 50 and the last, for the shape.
-    shape=""
-    for r in 1 2 10 50 "$ROUNDS"; do
-      [ "$r" -le "$ROUNDS" ] || continue
-      v=$(grep "^round=$r " "$TMP/lg" | tr ' ' '\n' | sed -n 's/^rss_kb=//p')
-      shape="$shape${shape:+ / }${v:-?}"
+  for close in $CLOSE; do
+    for s in $SERVERS; do
+      case $s in asio*) [ $HAVE_ASIO = 1 ] || continue ;; esac
+      churn_run "$rep" "$s" "$close"
     done
-    heap=$(grep '^round=' "$TMP/lg" | sed -n '1p;$p' | tr ' ' '\n' | sed -n 's/^heap_kb=//p' | paste -sd/ | sed 's|/| / |')
-    echo "$s|$rep|ok|$(kv "$line" rounds_done)|$(kv "$line" conns)|$(kv "$line" rss_first_kb)|$(kv "$line" rss_last_kb)|$(kv "$line" rss_max_kb)|$(kv "$line" last_over_first)|$(kv "$line" max_over_first)|$(kv "$line" open_rss_first_kb)|$(kv "$line" open_rss_max_kb)|$shape|$heap|$stats" >> "$TMP/rows"
-    log "  $s: RSS first $(kv "$line" rss_first_kb) kB, last $(kv "$line" rss_last_kb) kB, max $(kv "$line" rss_max_kb) kB; $stats"
   done
 done
 ELAPSED=$(( $(date +%s) - START ))
@@ -187,19 +206,19 @@ ELAPSED=$(( $(date +%s) - START ))
   echo "# Churn: memory after rounds of connections opened, used and closed"
   echo
   echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) cores, Linux $(uname -r), $(luajit -v | cut -d' ' -f1-2)."
-  echo "Produced by \`BENCH_CHURN_ROUNDS=$ROUNDS BENCH_CHURN_CONNS=$CONNS BENCH_CHURN_SERVERS=\"$SERVERS\" BENCH_CHURN_CLOSE=$CLOSE BENCH_CHURN_SOURCES=$SOURCES BENCH_CHURN_REPEAT=$REPEAT bash bench/churn.sh\`"
+  echo "Produced by \`BENCH_CHURN_ROUNDS=$ROUNDS BENCH_CHURN_CONNS=$CONNS BENCH_CHURN_SERVERS=\"$SERVERS\" BENCH_CHURN_CLOSE=\"$CLOSE\" BENCH_CHURN_REPEAT=$REPEAT bash bench/churn.sh\`"
   echo "(at most $INFLIGHT connections connecting or echoing at once; 64-byte echo each; settle ${SETTLE} s); server on core $SCPU, load generator on core $CCPU; run took ${ELAPSED} s, 1-min load average before it $LOAD_START. Every round: bench/out/churn.log."
   echo
   echo "RSS is the server's VmRSS once it has closed its side of every connection of the round; the target is last/first and max/first at most 1.05. \"open\" is VmRSS with the round's connections all open. heap is the part of RSS in the main malloc arena (C++ objects, Asio state; LuaJIT allocates its own heap with mmap), after round 1 / after the last."
   echo "asio._stats() is threads/sockets/servers/timers/pending, first as the churn-stop request saw it after the last round (expected 1/1/1/0/1: the control connection's own light thread and socket, the listener and its accept in flight), then after asio.run() returned (expected 0/0/0/0/0); the churn-probe after every round must also see 1/1/1/0/1. _gc rows: the server ran two full collections after each round, before the RSS reading (a diagnostic, not the figure)."
   echo
-  echo "| server | run | rounds | conns/round | RSS first / last / max (kB) | last/first | max/first | RSS after rounds 1 / 2 / 10 / 50 / last (kB) | open RSS first / max (kB) | heap first / last (kB) | asio._stats() |"
-  echo "|---|---:|---:|---:|---|---:|---:|---|---|---|---|"
-  while IFS='|' read -r s rep st rounds conns first last max lf mf ofirst omax shape heap stats; do
+  echo "| server | close | run | rounds | conns/round | RSS first / last / max (kB) | last/first | max/first | max 2nd half / max 1st half | RSS after rounds 1 / 2 / 10 / 50 / last (kB) | open RSS first / max (kB) | heap first / last (kB) | asio._stats() |"
+  echo "|---|---|---:|---:|---:|---|---:|---:|---:|---|---|---|---|"
+  while IFS='|' read -r s close rep st rounds conns first last max lf mf halves shape open heap stats; do
     if [ "$st" != ok ]; then
-      echo "| $s | $rep | fail | | $rounds | | | | | | |"
+      echo "| $s | $close | $rep | fail: $rounds | | | | | | | | | |"
     else
-      echo "| $s | $rep | $rounds | $conns | $first / $last / $max | $lf | $mf | $shape | $ofirst / $omax | $heap | $stats |"
+      echo "| $s | $close | $rep | $rounds | $conns | $first / $last / $max | $lf | $mf | $halves | $shape | $open | $heap | $stats |"
     fi
   done < "$TMP/rows"
 } > "$TMP/churn.md"
