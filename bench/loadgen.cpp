@@ -860,7 +860,7 @@ std::string prefixed(const std::string& reply, const char* prefix) {
 // prints the reply; --gc (a diagnostic) sends "churn-gc\n" once the server has closed its side,
 // before the settle and the RSS reading, so the server collects its garbage first; --stop sends
 // "churn-stop\n" at the end (echo_asio_churn.lua understands all three). Any error or mismatch
-// ends the run.
+// ends the run, and so does a round whose opening or closing takes longer than --timeout.
 int run_churn() {
   const int n = g_opt.conns < 0 ? 10000 : g_opt.conns;
   const int inflight = g_opt.inflight;
