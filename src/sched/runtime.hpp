@@ -5,11 +5,13 @@
 #include "sched/anchor_table.hpp"
 #include "sched/deadline_timer.hpp"
 #include "sched/light_thread.hpp"
+#include "sched/loop_mailbox.hpp"
 #include "base/ring_queue.hpp"
 #include "sched/thread_index.hpp"
 
 #include <lua.hpp>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -191,18 +193,27 @@ public:
     void kill(light_thread& th);
 
     // --- loop ----------------------------------------------------------------------------
-    void stop() {
-        stop_requested_ = true;
-        io_->stop();
-    }
-    // The loop's entry points (asio.run, asio.poll, asio.run_once; a host's calls). Each returns
-    // the number of handlers it ran, and refuses nothing: callers check in_loop() first.
+    // The loop's entry points (asio.run, asio.poll, asio.run_once; a host's calls) refuse
+    // nothing: callers check in_loop() first. They go by the runtime's own work (has_work), never
+    // by the io_context running out of it, and never stop or restart the io_context: it may
+    // one day be a host's, shared.
+    /// Makes the running run(), run_for() or poll() return after the handler running now (a
+    /// flag, and a handler posted to leave the loop); outside them, it does nothing.
+    void stop();
     /// Runs what is ready now without blocking: at most one batch of ready light threads.
+    /// Returns the number of handlers run.
     std::size_t poll();
-    /// Runs until no work is left or stop() is called.
-    std::size_t run();
-    /// Runs what is ready, then waits for more for up to seconds (0: does not wait).
-    std::size_t run_for(double seconds);
+    /// Runs until no work is left, stop() is called, or the mailbox wakes it.
+    void run();
+    /// Runs what is ready, then waits for more for up to seconds (0: does not wait); returns
+    /// early as run() does.
+    void run_for(double seconds);
+    /**
+     * Whether the runtime waits for anything: Asio operations in flight (pending), ready light
+     * threads, deadlines, objects to release, tasks from other OS threads, light threads parked
+     * on remote events. run() returns when this turns false.
+     */
+    bool has_work() const;
     /**
      * Seconds until the runtime has something to do: 0 when light threads are ready to run,
      * the time to the earliest deadline otherwise, -1 when it waits on no deadline (only on I/O,
@@ -210,9 +221,24 @@ public:
      */
     double next_deadline() const;
     /// After run_for: whether work may remain (an asio.stop() cut it short, or it timed out).
-    bool work_may_remain() const { return stop_requested_ || !io_->stopped(); }
+    bool work_may_remain() const { return stop_requested_ || has_work(); }
     /// Whether run() is on the stack (its handlers may call Lua: error handlers, finalizers).
     bool in_loop() const { return in_loop_; }
+    /**
+     * Every handler of the runtime ends with this (counted operations when pending drops to
+     * 0): when the last of the runtime's work is done while run() or run_for() waits, the wait
+     * must end, and nothing else would end it (a work guard keeps the io_context running).
+     */
+    void check_idle() {
+        if (mode_ == loop_mode::run && !has_work()) leave_loop();
+    }
+    /// The mailbox other OS threads post to and wake the loop with (see loop_mailbox).
+    std::shared_ptr<loop_mailbox> mailbox() const { return mailbox_; }
+    /// From the mailbox, on the loop's thread: the wake-up it was sent (see loop_mailbox::wake).
+    void wake_up();
+    /// A light thread parks on a remote event (counted as work until its wait ends).
+    void remote_wait_begins() { ++remote_waits_; }
+    void remote_wait_ends() { --remote_waits_; }
 
     // --- notices ---------------------------------------------------------------------------
     /**
@@ -254,7 +280,12 @@ private:
 
     /// io_context::poll, with at most one drain of the ready queue.
     std::size_t poll_ready();
-    void prepare_loop();
+    /// Whether a wait in run() or run_for() ends now.
+    bool should_leave() const { return stop_requested_ || wake_requested_ || !has_work(); }
+    /// Posts the handler that makes the running io_context::run or poll return (once at a time).
+    void leave_loop();
+    /// From leave_loop's handler: leaves io_context::run or poll if the loop is to end now.
+    void on_leave();
     void queue_first_resume(int anchor);
     /// Gives a record to every thread still queued for its first resume.
     void promote_unstarted();
@@ -310,8 +341,7 @@ private:
     lua_State* results_; // results of claimed waits, stacked LIFO until handed over
     int results_ref_;
     bool draining_ = false;
-    bool polling_ = false;        // inside poll_ready: drain_ready defers its next post
-    bool drain_deferred_ = false;
+    bool drain_deferred_ = false; // a drain in poll_ready left its next post to the poll's end
     thread_index index_;
     int error_handler_ref_ = LUA_NOREF;
     int kill_hook_ref_ = LUA_NOREF;
@@ -319,6 +349,12 @@ private:
     bool drain_posted_ = false;
     bool in_loop_ = false;
     bool stop_requested_ = false;
+    bool wake_requested_ = false; // by the mailbox; ends the next (or running) wait
+    /// How the io_context is being run: what ends the run (see runtime_loop.cpp).
+    enum class loop_mode : unsigned char { none, poll, run, run_for };
+    loop_mode mode_ = loop_mode::none;
+    bool leave_posted_ = false;
+    long remote_waits_ = 0;
     int fast_budget_ = 0;
     lua_State* running_co_ = nullptr;
     int running_anchor_ = 0;
@@ -332,7 +368,11 @@ private:
     std::unique_ptr<char[]> scratch_;
     bool scratch_taken_ = false;
     std::optional<net::io_context> io_;
+    // Keeps io_context::run from returning by itself: the loop ends by its own count instead,
+    // and a context that never runs out of work never needs restart().
+    std::optional<net::executor_work_guard<net::io_context::executor_type>> keep_running_;
     std::optional<deadline_timer> deadlines_;
+    std::shared_ptr<loop_mailbox> mailbox_;
 };
 
 /// The runtime's scratch buffer for one scope (nullptr when another scope holds it).

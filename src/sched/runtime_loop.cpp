@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// The runtime's life and loop: creation and teardown, live I/O objects, _close_all, the loop's
-// entry points, and the error handler.
+// The runtime's life: creation and teardown, live I/O objects, _close_all, the kill hook and the
+// error handler. (The loop's entry points are in runtime_run.cpp.)
 #include "sched/runtime.hpp"
 
 #include "base/errors.hpp"
@@ -15,9 +15,6 @@
 namespace lasio {
 
 namespace {
-
-/// Timeouts beyond this are treated as this long, so the clock arithmetic cannot overflow.
-constexpr double max_timeout_seconds = 1e9;
 
 char runtime_key;
 constexpr char runtime_metatable[] = "asio.runtime";
@@ -61,6 +58,8 @@ void runtime::release_later(std::shared_ptr<void> obj) {
         release_posted_ = false;
         auto objects = std::move(released_);
         released_.clear();
+        objects.clear();
+        check_idle();
     });
 }
 
@@ -72,7 +71,9 @@ runtime::runtime(lua_State* L) : anchors_(L), scratch_(new char[scratch_size]) {
     results_ = lua_newthread(L);
     results_ref_ = ref_value(L);
     io_.emplace(1);
+    keep_running_.emplace(io_->get_executor());
     deadlines_.emplace(*this, *io_);
+    mailbox_ = std::make_shared<loop_mailbox>(*this, *io_);
 }
 
 runtime::~runtime() = default;
@@ -103,7 +104,10 @@ runtime& open_runtime(lua_State* L) {
 void runtime::teardown() {
     if (closing_) return;
     closing_ = true;
-    // Descriptors first: their pending operations abort, and from here on handlers only free.
+    // Other OS threads first: from here on their posts are refused, and one in progress has
+    // finished (it holds the mailbox's lock) before the io_context goes.
+    mailbox_->close();
+    // Descriptors next: their pending operations abort, and from here on handlers only free.
     for (io_object* obj = objects_; obj != nullptr; obj = obj->next_) obj->release_io();
     deadlines_->shut_down();
     ready_.clear();
@@ -115,6 +119,7 @@ void runtime::teardown() {
     }
     index_.clear();
     released_.clear();
+    keep_running_.reset();
     io_.reset(); // destroys handlers that never ran, and with them their shared_ptrs
 }
 
@@ -137,23 +142,7 @@ void runtime::close_all() {
         obj->close_from_runtime();
         obj = next;
     }
-    if (io_->stopped()) io_->restart();
     poll_ready();
-}
-
-std::size_t runtime::poll_ready() {
-    // io_context::poll also runs what its handlers post, and each drain of a thread that keeps
-    // yielding posts the next: poll would never return. One batch of ready threads per poll.
-    polling_ = true;
-    std::size_t n = io_->poll();
-    polling_ = false;
-    if (drain_deferred_) {
-        drain_deferred_ = false;
-        // Out of handlers, poll left the context stopped; the posted drain is work again.
-        if (io_->stopped()) io_->restart();
-        post_drain();
-    }
-    return n;
 }
 
 void runtime::closed_error(lua_State* L) {
@@ -166,53 +155,7 @@ void runtime::push_upvalue(lua_State* L) {
     lua_rawget(L, LUA_REGISTRYINDEX);
 }
 
-// --- loop and errors ----------------------------------------------------------------------------
-
-namespace {
-
-/// Marks the loop as running for as long as one of the entry points below is on the stack.
-struct loop_guard {
-    bool& flag;
-    explicit loop_guard(bool& f) : flag(f) { flag = true; }
-    ~loop_guard() { flag = false; }
-};
-
-} // namespace
-
-void runtime::prepare_loop() {
-    // The context stops when it runs out of work (or asio.stop stopped it); ours runs again.
-    if (io_->stopped()) io_->restart();
-}
-
-std::size_t runtime::poll() {
-    loop_guard guard(in_loop_);
-    prepare_loop();
-    return poll_ready();
-}
-
-std::size_t runtime::run() {
-    loop_guard guard(in_loop_);
-    prepare_loop();
-    return io_->run();
-}
-
-std::size_t runtime::run_for(double seconds) {
-    loop_guard guard(in_loop_);
-    prepare_loop();
-    // run_for alone would run nothing for a timeout of 0 (or any that has passed on entry):
-    // what is ready runs first, then the wait for more.
-    stop_requested_ = false;
-    std::size_t n = poll_ready();
-    if (!io_->stopped() && seconds > 0)
-        n += io_->run_for(std::chrono::duration_cast<steady_clock::duration>(
-            std::chrono::duration<double>(std::min(seconds, max_timeout_seconds))));
-    return n;
-}
-
-double runtime::next_deadline() const {
-    if (!ready_.empty() || drain_posted_ || release_posted_) return 0;
-    return deadlines_->seconds_to_next();
-}
+// --- notices and errors ------------------------------------------------------------------------
 
 void runtime::set_kill_hook(lua_State* L, int idx) {
     unref_value(L, kill_hook_ref_);
