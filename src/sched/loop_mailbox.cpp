@@ -42,18 +42,24 @@ bool loop_mailbox::closed() const {
 
 void loop_mailbox::deliver() {
     bool wake;
+    bool polling;
     runtime* rt;
     {
         std::lock_guard<std::mutex> lock(mutex_);
+        rt = rt_;
+        if (rt == nullptr) return; // closed
         // Swapped, not copied: both vectors keep their capacity, so a steady stream of tasks
         // allocates nothing here.
         running_.swap(queued_);
         wake = wake_;
         wake_ = false;
-        posted_.store(false, std::memory_order_release);
-        rt = rt_;
+        // io_context::poll also runs the handlers posted while it runs: a thread that posts
+        // without pause would keep a poll from ever returning. While polling, this handler
+        // stays posted (the others queue their tasks behind it, posting nothing) and the poll's
+        // end posts the next one (repost_after_poll): one batch per poll.
+        polling = rt->polling();
+        if (!polling) posted_.store(false, std::memory_order_release);
     }
-    if (rt == nullptr) return; // closed (handlers left in the io_context are destroyed, not run)
     // Tasks posted while these run go to the next batch, behind a handler of their own: the
     // batch is bounded by what was queued when it began.
     {
@@ -64,7 +70,22 @@ void loop_mailbox::deliver() {
         for (task& t : running_) t();
     }
     if (wake) rt->wake_up();
-    rt->check_idle();
+    if (polling) rt->hold_mailbox();
+    else rt->check_idle();
+}
+
+void loop_mailbox::repost_after_poll() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (io_ == nullptr) return;
+    if (queued_.empty() && !wake_) {
+        posted_.store(false, std::memory_order_release);
+        return;
+    }
+    try {
+        net::post(*io_, [self = shared_from_this()] { self->deliver(); });
+    } catch (...) { // no memory: the next post posts it
+        posted_.store(false, std::memory_order_release);
+    }
 }
 
 void loop_mailbox::close() {

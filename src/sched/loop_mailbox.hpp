@@ -59,6 +59,8 @@ public:
     bool busy() const { return posted_.load(std::memory_order_acquire); }
     /// Refuses every later call and destroys the tasks never run. Before the io_context goes.
     void close();
+    /// At the end of a poll that ran a batch: posts the handler for the tasks queued since.
+    void repost_after_poll();
 
 private:
     bool enqueue(task* fn, bool wake);

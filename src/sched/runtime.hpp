@@ -236,6 +236,10 @@ public:
     std::shared_ptr<loop_mailbox> mailbox() const { return mailbox_; }
     /// From the mailbox, on the loop's thread: the wake-up it was sent (see loop_mailbox::wake).
     void wake_up();
+    /// Whether poll() (or the poll that run_for starts with) is running handlers.
+    bool polling() const { return mode_ == loop_mode::poll; }
+    /// From the mailbox, while polling: its next batch waits for the end of the poll.
+    void hold_mailbox() { mailbox_held_ = true; }
     /// A light thread parks on a remote event (counted as work until its wait ends).
     void remote_wait_begins() { ++remote_waits_; }
     void remote_wait_ends() { --remote_waits_; }
@@ -342,6 +346,7 @@ private:
     int results_ref_;
     bool draining_ = false;
     bool drain_deferred_ = false; // a drain in poll_ready left its next post to the poll's end
+    bool mailbox_held_ = false;   // likewise, the mailbox's next batch
     thread_index index_;
     int error_handler_ref_ = LUA_NOREF;
     int kill_hook_ref_ = LUA_NOREF;

@@ -90,6 +90,10 @@ std::size_t runtime::poll_ready() {
         drain_deferred_ = false;
         post_drain();
     }
+    if (mailbox_held_) {
+        mailbox_held_ = false;
+        mailbox_->repost_after_poll();
+    }
     return n;
 }
 
