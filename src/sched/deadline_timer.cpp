@@ -54,7 +54,6 @@ void deadline_timer::arm() {
         if (rt_.closing() || generation != generation_) return;
         armed_ = false;
         on_expiry();
-        rt_.check_idle();
     });
 }
 

@@ -71,7 +71,6 @@ void loop_mailbox::deliver() {
     }
     if (wake) rt->wake_up();
     if (polling) rt->hold_mailbox();
-    else rt->check_idle();
 }
 
 void loop_mailbox::repost_after_poll() {

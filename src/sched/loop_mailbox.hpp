@@ -44,10 +44,10 @@ public:
     /// (or no memory was left to queue it).
     bool post(task fn) { return enqueue(&fn, false); }
     /**
-     * Any thread: makes the runtime's running run() or run_for() return once the handler running
-     * now ends; when none runs, the next one returns after running what is ready (a wake-up is
-     * never lost between a host's check of its own input and its next wait). poll() leaves it
-     * for the next wait. False once the runtime has closed.
+     * Any thread: makes the runtime's running run() or run_for() return (after the batch of
+     * handlers it runs now); when none runs, the next one returns after running what is ready
+     * (a wake-up is never lost between a host's check of its own input and its next wait).
+     * poll() leaves it for the next wait. False once the runtime has closed.
      */
     bool wake() { return enqueue(nullptr, true); }
     /// Any thread: whether the runtime has closed (every call is refused from then on).

@@ -13,35 +13,31 @@ namespace lasio {
  * Wraps an operation's completion handler: counts the operation from the moment it is started
  * until its handler runs, or is destroyed unrun (lua_close drops the handlers it never ran).
  * The count is back down before the handler's body runs, so what the handler resumes sees only
- * the operations still in flight; after the body, the runtime hears whether its work may have
- * run out (see runtime::check_idle).
+ * the operations still in flight.
  */
 template <class Handler>
 class counted_handler {
 public:
-    counted_handler(runtime& rt, Handler handler) : rt_(&rt), handler_(std::move(handler)) {
-        ++rt.stats().pending;
+    counted_handler(runtime& rt, Handler handler) : stats_(&rt.stats()), handler_(std::move(handler)) {
+        ++stats_->pending;
     }
     counted_handler(counted_handler&& other) noexcept
-        : rt_(std::exchange(other.rt_, nullptr)), handler_(std::move(other.handler_)) {}
+        : stats_(std::exchange(other.stats_, nullptr)), handler_(std::move(other.handler_)) {}
     counted_handler(const counted_handler&) = delete;
     counted_handler& operator=(const counted_handler&) = delete;
     counted_handler& operator=(counted_handler&&) = delete;
     ~counted_handler() {
-        if (rt_ != nullptr) --rt_->stats().pending;
+        if (stats_ != nullptr) --stats_->pending;
     }
 
     template <class... Args>
     void operator()(Args&&... args) {
-        runtime* rt = std::exchange(rt_, nullptr);
-        --rt->stats().pending;
+        if (runtime_stats* s = std::exchange(stats_, nullptr)) --s->pending;
         handler_(std::forward<Args>(args)...);
-        // While another operation is in flight, work remains: only the last one asks.
-        if (rt->stats().pending == 0) rt->check_idle();
     }
 
 private:
-    runtime* rt_;
+    runtime_stats* stats_;
     Handler handler_;
 };
 

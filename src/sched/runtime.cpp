@@ -216,10 +216,7 @@ void runtime::drain_ready() {
     // Ended coroutines left in their slots: a bounded few while threads keep coming, none
     // once the queue is empty.
     anchors_.clear_stale(ready_.empty() ? 0 : max_stale_anchors);
-    if (ready_.empty()) {
-        check_idle();
-        return;
-    }
+    if (ready_.empty()) return;
     if (mode_ == loop_mode::poll) drain_deferred_ = true;
     else post_drain();
 }

@@ -197,9 +197,13 @@ public:
     // nothing: callers check in_loop() first. They go by the runtime's own work (has_work), never
     // by the io_context running out of it, and never stop or restart the io_context: it may
     // one day be a host's, shared.
-    /// Makes the running run(), run_for() or poll() return after the handler running now (a
-    /// flag, and a handler posted to leave the loop); outside them, it does nothing.
-    void stop();
+    /**
+     * Makes the running run() or run_for() return once the batch of handlers running now ends;
+     * outside them, it does nothing. A flag is enough: it is set from a handler on the loop's
+     * own thread, and the loop looks at it when that handler's batch (or the wait's one handler)
+     * is over; nothing needs to be posted to wake a wait.
+     */
+    void stop() { stop_requested_ = true; }
     /// Runs what is ready now without blocking: at most one batch of ready light threads.
     /// Returns the number of handlers run.
     std::size_t poll();
@@ -224,14 +228,6 @@ public:
     bool work_may_remain() const { return stop_requested_ || has_work(); }
     /// Whether run() is on the stack (its handlers may call Lua: error handlers, finalizers).
     bool in_loop() const { return in_loop_; }
-    /**
-     * Every handler of the runtime ends with this (counted operations when pending drops to
-     * 0): when the last of the runtime's work is done while run() or run_for() waits, the wait
-     * must end, and nothing else would end it (a work guard keeps the io_context running).
-     */
-    void check_idle() {
-        if (mode_ == loop_mode::run && !has_work()) leave_loop();
-    }
     /// The mailbox other OS threads post to and wake the loop with (see loop_mailbox).
     std::shared_ptr<loop_mailbox> mailbox() const { return mailbox_; }
     /// From the mailbox, on the loop's thread: the wake-up it was sent (see loop_mailbox::wake).
@@ -284,12 +280,13 @@ private:
 
     /// io_context::poll, with at most one drain of the ready queue.
     std::size_t poll_ready();
-    /// Whether a wait in run() or run_for() ends now.
+    /// Whether run() or run_for() ends now.
     bool should_leave() const { return stop_requested_ || wake_requested_ || !has_work(); }
-    /// Posts the handler that makes the running io_context::run or poll return (once at a time).
-    void leave_loop();
-    /// From leave_loop's handler: leaves io_context::run or poll if the loop is to end now.
-    void on_leave();
+    /**
+     * run() and run_for(): batches of what is ready (poll_ready), and when nothing is, a wait
+     * for one handler, until should_leave() or, with a time limit, until it.
+     */
+    void run_batches(const steady_clock::time_point* until);
     void queue_first_resume(int anchor);
     /// Gives a record to every thread still queued for its first resume.
     void promote_unstarted();
@@ -355,10 +352,9 @@ private:
     bool in_loop_ = false;
     bool stop_requested_ = false;
     bool wake_requested_ = false; // by the mailbox; ends the next (or running) wait
-    /// How the io_context is being run: what ends the run (see runtime_loop.cpp).
-    enum class loop_mode : unsigned char { none, poll, run, run_for };
+    /// How the io_context is being run (poll: one batch; wait: for one handler).
+    enum class loop_mode : unsigned char { none, poll, wait };
     loop_mode mode_ = loop_mode::none;
-    bool leave_posted_ = false;
     long remote_waits_ = 0;
     int fast_budget_ = 0;
     lua_State* running_co_ = nullptr;

@@ -58,8 +58,6 @@ void runtime::release_later(std::shared_ptr<void> obj) {
         release_posted_ = false;
         auto objects = std::move(released_);
         released_.clear();
-        objects.clear();
-        check_idle();
     });
 }
 

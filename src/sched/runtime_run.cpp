@@ -1,9 +1,7 @@
 // SPDX-License-Identifier: MIT
-// The loop's entry points (poll, run, run_for, stop, wake-ups): the io_context runs for as long
-// as the runtime's own count of work says, and is never stopped or restarted as a whole.
+// The loop's entry points (poll, run, run_for, wake-ups): the io_context runs for as long as the
+// runtime's own count of work says, and is never stopped or restarted as a whole.
 #include "sched/runtime.hpp"
-
-#include <boost/asio/post.hpp>
 
 #include <algorithm>
 
@@ -13,14 +11,6 @@ namespace {
 
 /// Timeouts beyond this are treated as this long, so the clock arithmetic cannot overflow.
 constexpr double max_timeout_seconds = 1e9;
-
-/**
- * Thrown by leave_loop's handler to end a run. Asio lets an exception from a handler out of
- * io_context::run (or poll) in the thread that called it, and the context needs no restart()
- * after: a run ends without stopping the io_context, which would stop every other run of a
- * context shared with a host.
- */
-struct loop_exit {};
 
 /// Marks the loop as running for as long as one of the entry points below is on the stack.
 struct loop_guard {
@@ -50,41 +40,16 @@ double runtime::next_deadline() const {
     return deadlines_->seconds_to_next();
 }
 
-void runtime::stop() {
-    stop_requested_ = true;
-    // run_for looks at the flag after every handler, and stop() is called from one.
-    if (mode_ == loop_mode::run || mode_ == loop_mode::poll) leave_loop();
-}
-
-void runtime::wake_up() {
-    wake_requested_ = true;
-    if (mode_ == loop_mode::run) leave_loop();
-}
-
-void runtime::leave_loop() {
-    if (leave_posted_ || closing_) return;
-    net::post(*io_, [this] { on_leave(); });
-    leave_posted_ = true; // after: a post that throws (no memory) leaves it to the next one
-}
-
-void runtime::on_leave() {
-    leave_posted_ = false;
-    // Re-checked here: work may have come since the handler was posted (the handlers before it
-    // spawned threads, another OS thread posted), and then the run goes on.
-    if ((mode_ == loop_mode::run && should_leave()) || (mode_ == loop_mode::poll && stop_requested_))
-        throw loop_exit{};
-}
+void runtime::wake_up() { wake_requested_ = true; }
 
 std::size_t runtime::poll_ready() {
     // io_context::poll also runs what its handlers post, and each drain of a thread that keeps
-    // yielding posts the next: poll would never return. One batch of ready threads per poll.
-    std::size_t n = 0;
+    // yielding posts the next: poll would never return. One batch of ready threads per poll
+    // (and of tasks from other OS threads, see loop_mailbox::deliver).
+    std::size_t n;
     {
         scoped_set<loop_mode> mode(mode_, loop_mode::poll);
-        try {
-            n = io_->poll();
-        } catch (const loop_exit&) { // asio.stop(): the handlers it ran are not counted
-        }
+        n = io_->poll();
     }
     if (drain_deferred_) {
         drain_deferred_ = false;
@@ -102,37 +67,39 @@ std::size_t runtime::poll() {
     return poll_ready();
 }
 
+void runtime::run_batches(const steady_clock::time_point* until) {
+    // The count is looked at between batches, not after every handler: io_context::run_one per
+    // handler costs a thread context, its handler-memory cache and a mutex round trip each
+    // time (6% of an echo round trip); a poll runs a whole batch for one of them. A stop() or a
+    // wake-up is always called from a handler of the batch running (or the wait's one handler).
+    for (;;) {
+        std::size_t n = poll_ready();
+        if (should_leave() || (until != nullptr && steady_clock::now() >= *until)) return;
+        if (n != 0) continue;
+        // Nothing ready, work left: wait for one handler, whatever its kind. A work guard keeps
+        // the io_context from running out of work (and stopping) meanwhile.
+        scoped_set<loop_mode> mode(mode_, loop_mode::wait);
+        if ((until != nullptr ? io_->run_one_until(*until) : io_->run_one()) == 0) return;
+    }
+}
+
 void runtime::run() {
     loop_guard guard(in_loop_);
     stop_requested_ = false; // a stop outside a run stops nothing
-    if (!should_leave()) {
-        // No check between handlers (io_context::run_one per handler costs a thread context
-        // and a mutex round trip each, 6% of an echo round trip): the handler that ends the
-        // last of the work calls check_idle, and leave_loop's handler throws us out of run.
-        scoped_set<loop_mode> mode(mode_, loop_mode::run);
-        try {
-            io_->run(); // returns by itself only if someone else stops the io_context
-        } catch (const loop_exit&) {
-        }
-    }
+    run_batches(nullptr);
     wake_requested_ = false;
 }
 
 void runtime::run_for(double seconds) {
     loop_guard guard(in_loop_);
-    // run_one_until alone would run nothing for a timeout of 0 (or any that has passed on
-    // entry): what is ready runs first, then the wait for more.
     stop_requested_ = false;
-    poll_ready();
-    if (seconds > 0 && !should_leave()) {
-        // One handler at a time, checking between them: a host calls this once a frame with a
-        // few handlers to run, where throwing out of run (and a timer for the time limit) would
-        // cost more than run_one does.
+    // What is ready runs even with a timeout of 0 (or one that has passed on entry).
+    if (seconds <= 0) {
+        poll_ready();
+    } else {
         auto until = steady_clock::now() + std::chrono::duration_cast<steady_clock::duration>(
-                                                std::chrono::duration<double>(std::min(seconds, max_timeout_seconds)));
-        scoped_set<loop_mode> mode(mode_, loop_mode::run_for);
-        while (io_->run_one_until(until) != 0 && !should_leave()) {
-        }
+                                               std::chrono::duration<double>(std::min(seconds, max_timeout_seconds)));
+        run_batches(&until);
     }
     wake_requested_ = false;
 }
