@@ -26,22 +26,22 @@ namespace {
  */
 std::shared_ptr<server> make_server(lua_State* L, runtime& rt, server::acceptor_type acceptor, int handler_idx) {
     lua_pushvalue(L, handler_idx);
-    int ref = ref_value(L);
-    auto run_handler = [ref](server& srv, std::shared_ptr<stream> conn) {
+    // Owned by the accept hook, which the server owns: released when the server goes, or (below)
+    // when it closes.
+    auto handler = std::make_shared<registry_ref>(rt, L);
+    auto run_handler = [handler](server& srv, std::shared_ptr<stream> conn) {
         runtime& rt = srv.rt();
         lua_State* A = rt.aux();
         // Nobody else knows of the connection: should the handler raise, the runtime closes it.
         std::weak_ptr<io_object> owned = conn;
-        push_ref(A, ref);
+        handler->push(A);
         push_stream(A, std::move(conn));
         light_thread& th = rt.spawn_with_record(A, 1);
         rt.close_on_error(th, std::move(owned));
         lua_pop(A, 1); // the handle: nobody joins an accept handler
     };
     auto s = std::make_shared<server>(rt.shared_from_this(), std::move(acceptor), std::move(run_handler));
-    s->on_close([&rt, ref]() mutable {
-        if (!rt.closing()) unref_value(rt.aux(), ref);
-    });
+    s->on_close([handler] { handler->reset(); });
     return s;
 }
 

@@ -2,6 +2,7 @@
 // One runtime per lua_State: the io_context, the light-thread scheduler, deadlines, live objects.
 #pragma once
 
+#include "sched/registry_ref.hpp"
 #include "sched/anchor_table.hpp"
 #include "sched/deadline_timer.hpp"
 #include "sched/light_thread.hpp"
@@ -348,16 +349,16 @@ private:
     void fire_timeout(light_thread& th);
 
     lua_State* aux_;
-    int aux_ref_;
+    registry_ref aux_anchor_;
     anchor_table anchors_; // the coroutines of live light threads
     lua_State* results_; // results of claimed waits, stacked LIFO until handed over
-    int results_ref_;
+    registry_ref results_anchor_;
     bool draining_ = false;
     bool drain_deferred_ = false; // a drain in poll_ready left its next post to the poll's end
     bool mailbox_held_ = false;   // likewise, the mailbox's next batch
     thread_index index_;
-    int error_handler_ref_ = LUA_NOREF;
-    int kill_hook_ref_ = LUA_NOREF;
+    registry_ref error_handler_;
+    registry_ref kill_hook_;
     bool closing_ = false;
     bool drain_posted_ = false;
     bool in_loop_ = false;

@@ -64,13 +64,25 @@ void runtime::release_later(std::shared_ptr<void> obj) {
     });
 }
 
+// --- registry references -----------------------------------------------------------------------
+
+registry_ref::registry_ref(runtime& rt, lua_State* L) : rt_(&rt), ref_(ref_value(L)) {}
+
+void registry_ref::reset() {
+    if (rt_ != nullptr && !rt_->closing()) unref_value(rt_->aux(), ref_);
+    rt_ = nullptr;
+    ref_ = LUA_NOREF;
+}
+
+void registry_ref::push(lua_State* L) const { push_ref(L, ref_); }
+
 // --- construction and teardown -----------------------------------------------------------------
 
 runtime::runtime(lua_State* L, net::io_context* host_io) : anchors_(L), scratch_(new char[scratch_size]) {
     aux_ = lua_newthread(L);
-    aux_ref_ = ref_value(L);
+    aux_anchor_ = registry_ref(*this, L);
     results_ = lua_newthread(L);
-    results_ref_ = ref_value(L);
+    results_anchor_ = registry_ref(*this, L);
     if (host_io != nullptr) {
         io_ = host_io; // the host keeps it running; a work guard of ours would never let it end
     } else {
@@ -193,33 +205,33 @@ void runtime::push_upvalue(lua_State* L) {
 // --- notices and errors ------------------------------------------------------------------------
 
 void runtime::set_kill_hook(lua_State* L, int idx) {
-    unref_value(L, kill_hook_ref_);
+    kill_hook_.reset();
     if (lua_isnoneornil(L, idx)) return;
     lua_pushvalue(L, idx);
-    kill_hook_ref_ = ref_value(L);
+    kill_hook_ = registry_ref(*this, L);
 }
 
 void runtime::notify_kill(lua_State* L, int nargs) {
-    if (kill_hook_ref_ == LUA_NOREF) {
+    if (!kill_hook_) {
         lua_pop(L, nargs);
         return;
     }
-    push_ref(L, kill_hook_ref_);
+    kill_hook_.push(L);
     lua_insert(L, -(nargs + 1));
     lua_call(L, nargs, 0); // its errors are the caller's, as kill's own would be
 }
 
 void runtime::set_error_handler(lua_State* L, int idx) {
-    unref_value(L, error_handler_ref_);
+    error_handler_.reset();
     if (lua_isnoneornil(L, idx)) return;
     lua_pushvalue(L, idx);
-    error_handler_ref_ = ref_value(L);
+    error_handler_ = registry_ref(*this, L);
 }
 
 void runtime::report_error() {
-    if (error_handler_ref_ != LUA_NOREF) {
+    if (error_handler_) {
         lua_pushvalue(aux_, -1); // kept for stderr, should the handler raise
-        push_ref(aux_, error_handler_ref_);
+        error_handler_.push(aux_);
         lua_insert(aux_, -2);
         if (lua_pcall(aux_, 1, 0, 0) == 0) {
             lua_pop(aux_, 1);
