@@ -6,11 +6,18 @@
 #include "sched/pending.hpp"
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/version.hpp>
 #include <boost/asio/write.hpp>
 
 #include <algorithm>
 #include <cstring>
 #include <string>
+
+// Where the reactor is epoll (Linux), check that a read wait fits the storage sized for it.
+#if defined(BOOST_ASIO_HAS_EPOLL) && !defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT) && BOOST_ASIO_VERSION == 102600
+#include <boost/asio/detail/reactive_wait_op.hpp>
+#define LASIO_CHECK_READ_WAIT_SIZE 1
+#endif
 
 namespace lasio {
 
@@ -21,10 +28,81 @@ constexpr std::size_t keep_buffer_capacity = 4096;
 
 } // namespace
 
-stream::stream(runtime_ptr rt, socket_type socket) : io_object(std::move(rt)) {
-    socket_.emplace(std::move(socket));
+/// What few connections need, made on first use (see stream).
+struct stream::extras {
+    stream_timeouts timeouts;
+    std::unique_ptr<stream_layer> layer;
+    read_request until;      // the waiting reader's request when it has a delimiter (read_until)
+    std::string wbuf;        // output the socket has not taken yet: wbuf[wpos..]
+    std::size_t wpos = 0;
+    std::size_t wtotal = 0;  // bytes of the current write call
+    wait_slot writer;
+    error_code write_error;
+    bool handshaking = false; // a TLS handshake or shutdown owns the socket
+};
+
+/**
+ * The completion of a plain stream's read wait. It keeps the stream alive while the wait is in
+ * flight, counts in asio._stats().pending until it runs or is dropped (as counted() does), and
+ * has Asio build the operation in the stream's read_wait_storage: only one read wait is ever in
+ * flight (read_waiting_), and Asio frees an operation's memory before it runs its handler.
+ */
+class stream::read_wait_handler {
+public:
+    template <class T>
+    struct allocator {
+        using value_type = T;
+        explicit allocator(read_wait_storage* storage) noexcept : storage(storage) {}
+        template <class U>
+        allocator(const allocator<U>& other) noexcept : storage(other.storage) {}
+        // Whether a block lives in the storage depends on its size alone, so freeing needs no
+        // state: the handler that frees it may be another than the one that made it.
+        static constexpr bool fits(std::size_t n) {
+            return n * sizeof(T) <= sizeof(read_wait_storage) && alignof(T) <= alignof(read_wait_storage);
+        }
+        T* allocate(std::size_t n) {
+            if (fits(n)) return reinterpret_cast<T*>(storage->bytes);
+            return static_cast<T*>(::operator new(n * sizeof(T)));
+        }
+        void deallocate(T* p, std::size_t n) noexcept {
+            if (!fits(n)) ::operator delete(p);
+        }
+        template <class U>
+        bool operator==(const allocator<U>& other) const noexcept { return storage == other.storage; }
+        template <class U>
+        bool operator!=(const allocator<U>& other) const noexcept { return storage != other.storage; }
+        read_wait_storage* storage;
+    };
+    using allocator_type = allocator<void>;
+
+    explicit read_wait_handler(std::shared_ptr<stream> s) : s_(std::move(s)) { ++s_->rt_->stats().pending; }
+    read_wait_handler(read_wait_handler&& other) noexcept = default;
+    read_wait_handler(const read_wait_handler&) = delete;
+    read_wait_handler& operator=(const read_wait_handler&) = delete;
+    read_wait_handler& operator=(read_wait_handler&&) = delete;
+    ~read_wait_handler() {
+        if (s_) --s_->rt_->stats().pending;
+    }
+
+    allocator_type get_allocator() const noexcept { return allocator_type(s_ ? &s_->read_wait_ : nullptr); }
+
+    void operator()(const error_code& ec) {
+        std::shared_ptr<stream> s = std::move(s_);
+        --s->rt_->stats().pending;
+        s->on_read_ready(ec);
+    }
+
+private:
+    std::shared_ptr<stream> s_;
+};
+
+stream::stream(runtime_ptr rt, socket_type socket)
+    : io_object(std::move(rt)), closed_(false), socket_live_(false), layered_(false), read_waiting_(false),
+      drained_(false), write_waiting_(false) {
+    new (&socket_.value) socket_type(std::move(socket));
+    socket_live_ = true;
     error_code ec;
-    socket_->non_blocking(true, ec);
+    socket_.value.non_blocking(true, ec);
     ++rt_->stats().sockets;
 }
 
@@ -34,12 +112,43 @@ stream::~stream() {
         closed_ = true;
         --rt_->stats().sockets;
     }
-    layer_.reset();
+    extras_.reset(); // a layer refers to the socket
+    if (socket_live_) socket_.value.~socket_type();
 }
 
-stream::socket_type& stream::socket() { return *socket_; }
+stream::extras& stream::more() {
+    if (!extras_) extras_ = std::make_unique<extras>();
+    return *extras_;
+}
 
-void stream::set_layer(std::unique_ptr<stream_layer> layer) { layer_ = std::move(layer); }
+const stream_timeouts& stream::timeouts() const {
+    static const stream_timeouts none;
+    return extras_ ? extras_->timeouts : none;
+}
+
+void stream::set_timeouts(const stream_timeouts& t) {
+    if (extras_ || t.connect >= 0 || t.send >= 0 || t.read >= 0) more().timeouts = t;
+}
+
+double stream::read_timeout() const { return extras_ ? extras_->timeouts.read : -1; }
+
+stream_layer* stream::layer() const { return extras_ ? extras_->layer.get() : nullptr; }
+
+void stream::set_layer(std::unique_ptr<stream_layer> layer) {
+    more().layer = std::move(layer);
+    layered_ = extras_->layer != nullptr;
+}
+
+void stream::set_handshaking(bool on) { more().handshaking = on; }
+
+bool stream::handshaking() const { return extras_ && extras_->handshaking; }
+
+bool stream::busy() const { return reader_.th != nullptr || (extras_ && extras_->writer.th != nullptr); }
+
+const error_code& stream::write_error() const {
+    static const error_code none;
+    return extras_ ? extras_->write_error : none;
+}
 
 // --- reading --------------------------------------------------------------------------------
 
@@ -91,34 +200,39 @@ int stream::advance_read(const read_request& req, Stack&& stack) {
     for (;;) {
         frame f = find_frame(req, buffered(), scanned_);
         if (f.found != frame::state::need_more) return deliver(stack(), req, f);
-        if (read_error_) return deliver_failure(stack(), req, error_string(read_error_).c_str());
+        if (read_failed()) return deliver_failure(stack(), req, error_string(read_error()).c_str());
         // A layer's bytes arrive only through its asynchronous read; a drained socket is left to
-        // the reactor, which reads as soon as the kernel reports data (no EAGAIN round trip).
-        if (layer_ || drained_ || req.what == read_request::kind::ready) return 0;
+        // the reactor, which says when the kernel has data (no EAGAIN round trip).
+        if (layered_ || drained_) return 0;
+        // The socket may have bytes: read_into's wait ends here and reads them itself.
+        if (req.what == read_request::kind::ready) {
+            lua_pushboolean(stack(), 1);
+            return 1;
+        }
         error_code ec;
         scratch_lease lease(*rt_);
         if (lease.get() == nullptr) {
             // A finalizer reading while another copy holds the scratch buffer: read in place.
             std::size_t old = rbuf_.size();
             rbuf_.resize(old + runtime::scratch_size);
-            std::size_t got = socket_->read_some(net::buffer(&rbuf_[old], runtime::scratch_size), ec);
+            std::size_t got = socket_.value.read_some(net::buffer(&rbuf_[old], runtime::scratch_size), ec);
             rbuf_.resize(old + got);
             if (would_block(ec)) {
                 drained_ = true;
                 return 0;
             }
-            if (ec) read_error_ = ec;
+            if (ec) set_read_error(ec);
             else drained_ = got < runtime::scratch_size;
             continue;
         }
         char* scratch = lease.get();
-        std::size_t got = socket_->read_some(net::buffer(scratch, runtime::scratch_size), ec);
+        std::size_t got = socket_.value.read_some(net::buffer(scratch, runtime::scratch_size), ec);
         if (would_block(ec)) {
             drained_ = true;
             return 0;
         }
         if (ec) {
-            read_error_ = ec;
+            set_read_error(ec);
             continue;
         }
         drained_ = got < runtime::scratch_size;
@@ -142,7 +256,7 @@ void stream::refuse_read(lua_State* L, const char* fn) const {
     if (reader_.th != nullptr)
         luaL_error(L, "%s: another light thread is already reading this connection", fn);
     if (copying_ > 0) luaL_error(L, "%s: this connection is delivering a read (a finalizer may not read it)", fn);
-    if (handshaking_) luaL_error(L, "%s: a TLS handshake or shutdown is in progress on this connection", fn);
+    if (handshaking()) luaL_error(L, "%s: a TLS handshake or shutdown is in progress on this connection", fn);
 }
 
 std::size_t stream::read_now(char* dst, std::size_t cap, error_code& ec) {
@@ -152,22 +266,21 @@ std::size_t stream::read_now(char* dst, std::size_t cap, error_code& ec) {
         consume(n);
         return n;
     }
-    if (read_error_) {
-        ec = read_error_;
+    if (read_failed()) {
+        ec = read_error();
         return 0;
     }
-    // A layer's bytes arrive only through its asynchronous read; a receive still in flight (its
-    // reader timed out or was killed) may hold the next bytes already: reading past it would
-    // hand out later bytes before them. Both deliver into the buffer, for the next call.
-    if (layer_ || read_waiting_) return 0;
-    std::size_t got = socket_->read_some(net::buffer(dst, cap), ec);
+    // A layer's bytes arrive only through its asynchronous read, into the buffer, for the next
+    // call. (A plain read wait still in flight holds no bytes: reading past it loses nothing.)
+    if (layered_) return 0;
+    std::size_t got = socket_.value.read_some(net::buffer(dst, cap), ec);
     if (would_block(ec)) {
         ec = {};
         drained_ = true;
         return 0;
     }
     if (ec) {
-        read_error_ = ec;
+        set_read_error(ec);
         return 0;
     }
     drained_ = got < cap;
@@ -183,9 +296,12 @@ int stream::read(lua_State* L, light_thread& th, read_request req) {
     }
     // Yield first: where the coroutine cannot yield (inside a call from C) it raises, and no
     // wait has been committed yet. Nothing below touches L's stack.
+    if (req.what == read_request::kind::until) more(); // may raise (no memory): before the yield
     int suspended = rt_->yield_holding(L, 1);
-    request_ = std::move(req);
-    reader_.begin(*rt_, th, this, timeouts_.read);
+    request_kind_ = req.what;
+    request_n_ = req.n;
+    if (req.what == read_request::kind::until) extras_->until = std::move(req);
+    reader_.begin(*rt_, th, this, read_timeout());
     if (fast) {
         start_read_wait();
     } else {
@@ -196,42 +312,45 @@ int stream::read(lua_State* L, light_thread& th, read_request req) {
     return suspended;
 }
 
+template <class F>
+int stream::with_request(F&& f) {
+    if (request_kind_ == read_request::kind::until) return f(static_cast<const read_request&>(extras_->until));
+    read_request req;
+    req.what = request_kind_;
+    req.n = request_n_;
+    return f(static_cast<const read_request&>(req));
+}
+
 void stream::start_read_wait() {
     if (read_waiting_) return; // the wait in flight will serve the current reader
     read_waiting_ = true;
-    if (layer_) return layer_->start_read(shared_from_this());
-    socket_->async_receive(net::buffer(inbox_),
-                           counted(*rt_, [self = shared_from_this()](const error_code& ec, std::size_t n) {
-                               self->on_received(ec, n);
-                           }));
-}
-
-void stream::on_received(const error_code& ec, std::size_t n) {
-    // Bytes that arrive after their reader left (timeout, kill) stay for the next reader.
-    if (n > 0 && !closed_ && !rt_->closing()) {
-        if (layer_) {
-            // Clear text that raced a STARTTLS upgrade must never pass for TLS-protected data.
-            close();
-        } else {
-            rbuf_.append(inbox_, n);
-            drained_ = n < sizeof inbox_;
-        }
-    }
-    on_read_ready(ec);
+    if (layered_) return extras_->layer->start_read(shared_from_this());
+    // A wait, not a receive: an idle connection holds no buffer, and the bytes are read into the
+    // scratch buffer once they are there. Asio starts a wait without trying it first and re-arms
+    // the descriptor (EPOLL_CTL_MOD), which reports data that came in since the socket was found
+    // empty: no readiness is lost between that read and this wait.
+#ifdef LASIO_CHECK_READ_WAIT_SIZE
+    static_assert(sizeof(net::detail::reactive_wait_op<read_wait_handler, net::io_context::executor_type>) <=
+                  sizeof(read_wait_storage));
+#endif
+    socket_.value.async_wait(socket_type::wait_read, read_wait_handler(shared_from_this()));
 }
 
 void stream::on_read_ready(const error_code& ec) {
     read_waiting_ = false;
     if (closed_) end_wait_closed(*rt_, reader_); // close() woke it: only a bug would leave one
     if (rt_->closing() || closed_ || reader_.th == nullptr) return;
-    if (ec && ec != net::error::operation_aborted) read_error_ = ec;
-    if (ec == net::error::operation_aborted) drained_ = false; // nothing was read: look again
+    if (ec && ec != net::error::operation_aborted) set_read_error(ec);
+    // Readable, or a bare abort (another wait of this socket was cancelled): look again.
+    drained_ = false;
     // The reader leaves the slot before its results are made: a finalizer run by making them
     // may close this stream, and must find nobody left to wake.
     claimed_waiter w;
-    int n = advance_read(request_, [this, &w] {
-        w = reader_.take(*rt_);
-        return w.co;
+    int n = with_request([&](const read_request& req) {
+        return advance_read(req, [this, &w] {
+            w = reader_.take(*rt_);
+            return w.co;
+        });
     });
     if (n == 0) {
         start_read_wait();
@@ -242,40 +361,41 @@ void stream::on_read_ready(const error_code& ec) {
 
 void stream::on_layer_read(const error_code& ec, const char* data, std::size_t n) {
     if (!rt_->closing() && !closed_ && n > 0) rbuf_.append(data, n);
-    if (ec && ec != net::error::operation_aborted && !read_error_) read_error_ = ec;
+    if (ec && ec != net::error::operation_aborted && !read_failed()) set_read_error(ec);
     on_read_ready(ec);
 }
 
 // --- writing --------------------------------------------------------------------------------
 
 bool stream::flush_now(error_code& ec) {
-    while (wpos_ < wbuf_.size()) {
-        std::size_t n = socket_->write_some(net::buffer(wbuf_.data() + wpos_, wbuf_.size() - wpos_), ec);
+    extras& x = *extras_;
+    while (x.wpos < x.wbuf.size()) {
+        std::size_t n = socket_.value.write_some(net::buffer(x.wbuf.data() + x.wpos, x.wbuf.size() - x.wpos), ec);
         if (ec) return false;
-        wpos_ += n;
+        x.wpos += n;
     }
     return true;
 }
 
 int stream::write(lua_State* L, light_thread& th, const write_buffers& data) {
     if (closed_) return push_fail(L, err::closed);
-    if (writer_.th != nullptr)
+    if (extras_ && extras_->writer.th != nullptr)
         return luaL_error(L, "write: another light thread is already writing this connection");
-    if (handshaking_) return luaL_error(L, "write: a TLS handshake or shutdown is in progress on this connection");
-    if (write_error_) return push_fail(L, write_error_);
+    if (handshaking()) return luaL_error(L, "write: a TLS handshake or shutdown is in progress on this connection");
+    if (extras_ && extras_->write_error) return push_fail(L, extras_->write_error);
     const net::const_buffer* first = data.pieces;
     std::size_t nbuf = data.count;
     std::size_t total = data.total;
     std::size_t written = 0;
     bool fast = rt_->take_fast_path();
-    if (!layer_ && fast) {
+    if (!layered_ && fast) {
         error_code ec;
         if (nbuf == 1) {
-            while (written < total && !ec) written += socket_->write_some(first[0] + written, ec);
+            while (written < total && !ec) written += socket_.value.write_some(first[0] + written, ec);
         } else {
             std::vector<net::const_buffer> seq(first, first + nbuf);
             while (written < total) {
-                std::size_t n = socket_->write_some(seq, ec);
+                std::size_t n = socket_.value.write_some(seq, ec);
                 if (ec) break;
                 written += n;
                 // Drop what went out, keep the rest for the next attempt.
@@ -292,8 +412,9 @@ int stream::write(lua_State* L, light_thread& th, const write_buffers& data) {
         if (!would_block(ec)) return push_fail(L, ec);
     }
     // Keep what is left in our own buffer: the Lua strings may be collected while we wait.
-    wbuf_.clear();
-    wpos_ = 0;
+    extras& x = more();
+    x.wbuf.clear();
+    x.wpos = 0;
     std::size_t skip = written;
     for (std::size_t i = 0; i < nbuf; ++i) {
         const char* p = static_cast<const char*>(first[i].data());
@@ -302,15 +423,15 @@ int stream::write(lua_State* L, light_thread& th, const write_buffers& data) {
             skip -= len;
             continue;
         }
-        wbuf_.append(p + skip, len - skip);
+        x.wbuf.append(p + skip, len - skip);
         skip = 0;
     }
-    wtotal_ = total;
+    x.wtotal = total;
     // Yield only now that the rest is copied (the next write starts by clearing the buffer, so a
     // yield that raises inside a call from C leaves nothing behind); commit the wait after it.
     int suspended = rt_->yield_holding(L, 1);
-    writer_.begin(*rt_, th, this, timeouts_.send);
-    if (fast || layer_) {
+    x.writer.begin(*rt_, th, this, x.timeouts.send);
+    if (fast || layered_) {
         start_write_wait();
     } else {
         write_waiting_ = true;
@@ -322,19 +443,21 @@ int stream::write(lua_State* L, light_thread& th, const write_buffers& data) {
 void stream::start_write_wait() {
     if (write_waiting_) return;
     write_waiting_ = true;
-    if (layer_) return layer_->start_write(shared_from_this(), net::buffer(wbuf_.data() + wpos_, wbuf_.size() - wpos_));
-    socket_->async_wait(socket_type::wait_write, counted(*rt_, [self = shared_from_this()](const error_code& ec) {
+    extras& x = *extras_;
+    if (layered_) return x.layer->start_write(shared_from_this(), net::buffer(x.wbuf.data() + x.wpos, x.wbuf.size() - x.wpos));
+    socket_.value.async_wait(socket_type::wait_write, counted(*rt_, [self = shared_from_this()](const error_code& ec) {
                             self->on_write_ready(ec);
                         }));
 }
 
 void stream::on_write_ready(const error_code& ec) {
     write_waiting_ = false;
+    extras& x = *extras_; // a write waits only once it has its extras
     if (closed_) {
         release_buffers();
-        end_wait_closed(*rt_, writer_);
+        end_wait_closed(*rt_, x.writer);
     }
-    if (rt_->closing() || closed_ || writer_.th == nullptr) return;
+    if (rt_->closing() || closed_ || x.writer.th == nullptr) return;
     error_code wec = ec == net::error::operation_aborted ? error_code() : ec;
     if (!wec && flush_now(wec)) return finish_write({});
     if (would_block(wec)) return start_write_wait();
@@ -343,23 +466,25 @@ void stream::on_write_ready(const error_code& ec) {
 
 void stream::on_layer_write(const error_code& ec, std::size_t n) {
     write_waiting_ = false;
-    wpos_ += n;
+    extras& x = *extras_;
+    x.wpos += n;
     // A TLS session that failed to write cannot write again (a record may be cut short, and
     // OpenSSL may wait for a transport that is gone): later writes fail at once with the error.
-    if (ec && ec != net::error::operation_aborted) write_error_ = ec;
+    if (ec && ec != net::error::operation_aborted) x.write_error = ec;
     if (closed_) {
         release_buffers(); // close() left the buffer to this handler
-        end_wait_closed(*rt_, writer_);
+        end_wait_closed(*rt_, x.writer);
     }
-    if (rt_->closing() || closed_ || writer_.th == nullptr) return;
+    if (rt_->closing() || closed_ || x.writer.th == nullptr) return;
     finish_write(ec);
 }
 
 void stream::finish_write(const error_code& ec) {
-    wbuf_.clear();
-    wpos_ = 0;
-    if (wbuf_.capacity() > keep_buffer_capacity) std::string().swap(wbuf_);
-    finish_wait(*rt_, writer_, ec);
+    extras& x = *extras_;
+    x.wbuf.clear();
+    x.wpos = 0;
+    if (x.wbuf.capacity() > keep_buffer_capacity) std::string().swap(x.wbuf);
+    finish_wait(*rt_, x.writer, ec);
 }
 
 // --- cancel and close ---------------------------------------------------------------------------
@@ -373,27 +498,28 @@ void stream::finish_write(const error_code& ec) {
 int stream::cancel_wait(light_thread& th, lua_State* co) {
     if (reader_.th.get() == &th) {
         reader_ = {};
-        // A cancelled receive has transferred nothing, so no byte is lost. A TLS read stays in
-        // flight and appends what it gets to the buffer for the next reader.
-        if (!layer_) {
+        // A wait moves no bytes, so none is lost. A TLS read stays in flight and appends what
+        // it gets to the buffer for the next reader.
+        if (!layered_) {
             error_code ec;
-            socket_->cancel(ec);
+            socket_.value.cancel(ec);
         }
         if (co == nullptr) return 0;
-        return deliver_failure(co, request_, err::timeout);
+        return with_request([&](const read_request& req) { return deliver_failure(co, req, err::timeout); });
     }
-    if (writer_.th.get() == &th) {
-        writer_ = {};
-        std::size_t sent = wtotal_ - (wbuf_.size() - wpos_);
-        if (layer_) {
+    if (extras_ && extras_->writer.th.get() == &th) {
+        extras& x = *extras_;
+        x.writer = {};
+        std::size_t sent = x.wtotal - (x.wbuf.size() - x.wpos);
+        if (layered_) {
             // A TLS record cut in the middle cannot be resumed: the session is over. The write
             // in flight still reads the buffer: close() leaves it to the write's handler.
             close();
         } else {
-            wbuf_.clear();
-            wpos_ = 0;
+            x.wbuf.clear();
+            x.wpos = 0;
             error_code ec;
-            socket_->cancel(ec);
+            socket_.value.cancel(ec);
         }
         if (co == nullptr) return 0;
         lua_pushnil(co);
@@ -409,9 +535,9 @@ void stream::close() {
     closed_ = true;
     --rt_->stats().sockets;
     error_code ec;
-    if (socket_) socket_->close(ec); // pending waits complete with operation_aborted
+    if (socket_live_) socket_.value.close(ec); // pending waits complete with operation_aborted
     end_wait_closed(*rt_, reader_);
-    end_wait_closed(*rt_, writer_);
+    if (extras_) end_wait_closed(*rt_, extras_->writer);
     release_buffers();
 }
 
@@ -423,16 +549,20 @@ void stream::release_buffers() {
         rpos_ = 0;
         scanned_ = 0;
     }
-    if (!write_waiting_) {
-        std::string().swap(wbuf_);
-        wpos_ = 0;
+    if (!write_waiting_ && extras_) {
+        std::string().swap(extras_->wbuf);
+        extras_->wpos = 0;
     }
 }
 
 void stream::release_io() {
     close();
-    layer_.reset();
-    socket_.reset();
+    if (extras_) extras_->layer.reset(); // it refers to the socket
+    layered_ = false;
+    if (socket_live_) {
+        socket_live_ = false;
+        socket_.value.~socket_type();
+    }
 }
 
 } // namespace lasio
