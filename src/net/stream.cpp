@@ -152,25 +152,32 @@ const error_code& stream::write_error() const {
 
 // --- reading --------------------------------------------------------------------------------
 
+stream::read_buffer& stream::buffer() {
+    if (!rbuf_) rbuf_ = std::make_unique<read_buffer>();
+    return *rbuf_;
+}
+
 void stream::consume(std::size_t n) {
-    rpos_ += n;
-    scanned_ = 0;
-    if (rpos_ < rbuf_.size()) {
+    if (!rbuf_) return;
+    read_buffer& b = *rbuf_;
+    b.pos += n;
+    b.scanned = 0;
+    if (b.pos < b.bytes.size()) {
         // Keep the live part at the front once the dead prefix dominates.
-        if (rpos_ > rbuf_.size() / 2 && rpos_ > 4096) {
-            rbuf_.erase(0, rpos_);
-            rpos_ = 0;
+        if (b.pos > b.bytes.size() / 2 && b.pos > 4096) {
+            b.bytes.erase(0, b.pos);
+            b.pos = 0;
         }
         return;
     }
-    rpos_ = 0;
-    if (rbuf_.capacity() > keep_buffer_capacity) std::string().swap(rbuf_);
-    else rbuf_.clear();
+    b.pos = 0;
+    if (b.bytes.capacity() > keep_buffer_capacity) std::string().swap(b.bytes);
+    else b.bytes.clear();
 }
 
 int stream::deliver(lua_State* L, const read_request& req, const frame& f) {
     if (f.found == frame::state::too_long) {
-        scanned_ = 0;
+        rbuf_->scanned = 0; // too long: there were bytes
         return push_fail(L, err::too_long); // the bytes stay buffered
     }
     if (req.what == read_request::kind::ready) {
@@ -178,7 +185,7 @@ int stream::deliver(lua_State* L, const read_request& req, const frame& f) {
         return 1;
     }
     copy_guard copying(*this);
-    lua_pushlstring(L, rbuf_.data() + rpos_, f.length);
+    lua_pushlstring(L, buffered().data(), f.length);
     consume(f.consume);
     return 1;
 }
@@ -198,7 +205,8 @@ int stream::deliver_failure(lua_State* L, const read_request& req, const char* m
 template <class Stack>
 int stream::advance_read(const read_request& req, Stack&& stack) {
     for (;;) {
-        frame f = find_frame(req, buffered(), scanned_);
+        std::size_t nothing_scanned = 0;
+        frame f = find_frame(req, buffered(), rbuf_ ? rbuf_->scanned : nothing_scanned);
         if (f.found != frame::state::need_more) return deliver(stack(), req, f);
         if (read_failed()) return deliver_failure(stack(), req, error_string(read_error()).c_str());
         // A layer's bytes arrive only through its asynchronous read; a drained socket is left to
@@ -213,10 +221,11 @@ int stream::advance_read(const read_request& req, Stack&& stack) {
         scratch_lease lease(*rt_);
         if (lease.get() == nullptr) {
             // A finalizer reading while another copy holds the scratch buffer: read in place.
-            std::size_t old = rbuf_.size();
-            rbuf_.resize(old + runtime::scratch_size);
-            std::size_t got = socket_.value.read_some(net::buffer(&rbuf_[old], runtime::scratch_size), ec);
-            rbuf_.resize(old + got);
+            std::string& bytes = buffer().bytes;
+            std::size_t old = bytes.size();
+            bytes.resize(old + runtime::scratch_size);
+            std::size_t got = socket_.value.read_some(net::buffer(&bytes[old], runtime::scratch_size), ec);
+            bytes.resize(old + got);
             if (would_block(ec)) {
                 drained_ = true;
                 return 0;
@@ -236,19 +245,20 @@ int stream::advance_read(const read_request& req, Stack&& stack) {
             continue;
         }
         drained_ = got < runtime::scratch_size;
-        if (req.what == read_request::kind::some && rpos_ == rbuf_.size()) {
+        if (req.what == read_request::kind::some && buffered().empty()) {
             // Hand the bytes straight from the scratch buffer: no copy for the echo path. The
             // rest is kept first: the copy may run a finalizer that closes this stream.
             std::size_t k = std::min(got, req.n);
             if (got > k) {
-                rbuf_.assign(scratch + k, got - k);
-                rpos_ = 0;
+                read_buffer& b = buffer();
+                b.bytes.assign(scratch + k, got - k);
+                b.pos = 0;
             }
             copy_guard copying(*this);
             lua_pushlstring(stack(), scratch, k);
             return 1;
         }
-        rbuf_.append(scratch, got);
+        buffer().bytes.append(scratch, got);
     }
 }
 
@@ -260,9 +270,9 @@ void stream::refuse_read(lua_State* L, const char* fn) const {
 }
 
 std::size_t stream::read_now(char* dst, std::size_t cap, error_code& ec) {
-    if (rpos_ < rbuf_.size()) {
-        std::size_t n = std::min(cap, rbuf_.size() - rpos_);
-        std::memcpy(dst, rbuf_.data() + rpos_, n);
+    if (std::string_view have = buffered(); !have.empty()) {
+        std::size_t n = std::min(cap, have.size());
+        std::memcpy(dst, have.data(), n);
         consume(n);
         return n;
     }
@@ -360,7 +370,7 @@ void stream::on_read_ready(const error_code& ec) {
 }
 
 void stream::on_layer_read(const error_code& ec, const char* data, std::size_t n) {
-    if (!rt_->closing() && !closed_ && n > 0) rbuf_.append(data, n);
+    if (!rt_->closing() && !closed_ && n > 0) buffer().bytes.append(data, n);
     if (ec && ec != net::error::operation_aborted && !read_failed()) set_read_error(ec);
     on_read_ready(ec);
 }
@@ -544,11 +554,7 @@ void stream::close() {
 void stream::release_buffers() {
     // A copy into Lua in progress (see copy_guard) releases the read buffer when it ends; a
     // TLS write in flight reads the write buffer until its handler runs, which releases it.
-    if (copying_ == 0) {
-        std::string().swap(rbuf_);
-        rpos_ = 0;
-        scanned_ = 0;
-    }
+    if (copying_ == 0) rbuf_.reset();
     if (!write_waiting_ && extras_) {
         std::string().swap(extras_->wbuf);
         extras_->wpos = 0;

@@ -84,7 +84,7 @@ public:
     void on_layer_read(const error_code& ec, const char* data, std::size_t n);
     void on_layer_write(const error_code& ec, std::size_t n);
     /// Whether bytes received in clear text are still buffered (a STARTTLS upgrade refuses them).
-    bool has_buffered_input() const { return rpos_ < rbuf_.size(); }
+    bool has_buffered_input() const { return !buffered().empty(); }
     bool busy() const;
     /**
      * Raises "<fn>: ..." when a read cannot start now: another light thread waits to read, a
@@ -119,7 +119,17 @@ private:
     struct extras;
     class read_wait_handler;
 
-    std::string_view buffered() const { return std::string_view(rbuf_).substr(rpos_); }
+    /// Received bytes not yet consumed: bytes[pos..]. Made the first time bytes must wait for a
+    /// later call (a read_some hands its bytes over straight from the scratch buffer), then kept.
+    struct read_buffer {
+        std::string bytes;
+        std::size_t pos = 0;
+        std::size_t scanned = 0; // read_until/read_line: bytes already searched (see find_frame)
+    };
+    read_buffer& buffer();
+    std::string_view buffered() const {
+        return rbuf_ ? std::string_view(rbuf_->bytes).substr(rbuf_->pos) : std::string_view();
+    }
     bool read_failed() const { return read_error_category_ != nullptr; }
     error_code read_error() const { return error_code(read_error_value_, *read_error_category_); }
     void set_read_error(const error_code& ec) {
@@ -170,10 +180,8 @@ private:
     } socket_;
 
     // Every idle connection pays for each byte from here on: the fields are ordered and sized so
-    // that the object with its shared_ptr control block fills a 320-byte malloc chunk.
-    std::string rbuf_;       // received, not yet consumed: rbuf_[rpos_..]
-    std::size_t rpos_ = 0;
-    std::size_t scanned_ = 0; // read_until/read_line: bytes already searched (see find_frame)
+    // that the object with its shared_ptr control block fills a 288-byte malloc chunk.
+    std::unique_ptr<read_buffer> rbuf_;
     wait_slot reader_;
     std::size_t request_n_ = 0; // the waiting reader's request: its count, kind and (in extras) delimiter
     std::unique_ptr<extras> extras_;
