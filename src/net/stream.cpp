@@ -38,6 +38,7 @@ struct stream::extras {
     std::size_t wtotal = 0;  // bytes of the current write call
     wait_slot writer;
     error_code write_error;
+    error_code read_error; // of a category read_error_kind_ does not name
     bool handshaking = false; // a TLS handshake or shutdown owns the socket
 };
 
@@ -151,6 +152,26 @@ const error_code& stream::write_error() const {
 }
 
 // --- reading --------------------------------------------------------------------------------
+
+error_code stream::read_error() const {
+    switch (read_error_kind_) {
+    case 1: return error_code(read_error_value_, boost::system::system_category());
+    case 2: return error_code(read_error_value_, net::error::get_misc_category());
+    default: return extras_->read_error;
+    }
+}
+
+void stream::set_read_error(const error_code& ec) {
+    read_error_value_ = ec.value();
+    if (ec.category() == boost::system::system_category()) {
+        read_error_kind_ = 1;
+    } else if (ec.category() == net::error::get_misc_category()) {
+        read_error_kind_ = 2;
+    } else {
+        more().read_error = ec;
+        read_error_kind_ = 3;
+    }
+}
 
 stream::read_buffer& stream::buffer() {
     if (!rbuf_) rbuf_ = std::make_unique<read_buffer>();

@@ -130,12 +130,9 @@ private:
     std::string_view buffered() const {
         return rbuf_ ? std::string_view(rbuf_->bytes).substr(rbuf_->pos) : std::string_view();
     }
-    bool read_failed() const { return read_error_category_ != nullptr; }
-    error_code read_error() const { return error_code(read_error_value_, *read_error_category_); }
-    void set_read_error(const error_code& ec) {
-        read_error_value_ = ec.value();
-        read_error_category_ = &ec.category();
-    }
+    bool read_failed() const { return read_error_kind_ != 0; }
+    error_code read_error() const;
+    void set_read_error(const error_code& ec);
     void consume(std::size_t n);
     /// Pushes f's bytes (or nil, "too long") and consumes them; f came from find_frame.
     int deliver(lua_State* L, const read_request& req, const frame& f);
@@ -180,14 +177,16 @@ private:
     } socket_;
 
     // Every idle connection pays for each byte from here on: the fields are ordered and sized so
-    // that the object with its shared_ptr control block fills a 288-byte malloc chunk.
+    // that the object with its shared_ptr control block fills a 272-byte malloc chunk.
     std::unique_ptr<read_buffer> rbuf_;
     wait_slot reader_;
     std::size_t request_n_ = 0; // the waiting reader's request: its count, kind and (in extras) delimiter
     std::unique_ptr<extras> extras_;
-    // Sticky end of stream or read failure, as its two parts (an error_code takes 24 bytes).
-    const boost::system::error_category* read_error_category_ = nullptr;
+    // The sticky end of stream or read failure in 5 bytes instead of an error_code's 24: its
+    // value, and its category as 0 (none), 1 (system) or 2 (Asio's misc: end of stream); 3 means
+    // another category (TLS), whose whole error_code is in extras.
     int read_error_value_ = 0;
+    unsigned char read_error_kind_ = 0;
     read_request::kind request_kind_ = read_request::kind::some;
     unsigned char copying_ = 0; // copy_guards alive (a read is refused while one is)
     bool closed_ : 1;
