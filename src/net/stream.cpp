@@ -44,9 +44,10 @@ struct stream::extras {
 
 /**
  * The completion of a plain stream's read wait. It keeps the stream alive while the wait is in
- * flight, counts in asio._stats().pending until it runs or is dropped (as counted() does), and
- * has Asio build the operation in the stream's read_wait_storage: only one read wait is ever in
- * flight (read_waiting_), and Asio frees an operation's memory before it runs its handler.
+ * flight, counts in asio._stats().pending until it runs or is dropped (as counted() does, whose
+ * wrapper would make it 8 bytes too large for the storage), and has Asio build the operation in
+ * the stream's read_wait_storage: only one read wait is ever in flight (read_waiting_), and Asio
+ * frees an operation's memory before it runs its handler.
  */
 class stream::read_wait_handler {
 public:
@@ -89,8 +90,11 @@ public:
 
     void operator()(const error_code& ec) {
         std::shared_ptr<stream> s = std::move(s_);
-        --s->rt_->stats().pending;
-        s->on_read_ready(ec);
+        runtime& rt = *s->rt_;
+        --rt.stats().pending; // this operation is over
+        // The body runs as a counted handler: whatever counted() does around the handlers of all
+        // other operations is done around this one too.
+        counted(rt, [&] { s->on_read_ready(ec); })();
     }
 
 private:
