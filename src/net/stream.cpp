@@ -353,10 +353,12 @@ void stream::start_read_wait() {
 void stream::on_read_ready(const error_code& ec) {
     read_waiting_ = false;
     if (closed_) end_wait_closed(*rt_, reader_); // close() woke it: only a bug would leave one
-    if (rt_->closing() || closed_ || reader_.th == nullptr) return;
-    if (ec && ec != net::error::operation_aborted) set_read_error(ec);
-    // Readable, or a bare abort (another wait of this socket was cancelled): look again.
+    if (rt_->closing() || closed_) return;
+    // Readable, or a bare abort (a wait of this socket was cancelled): look again, even if the
+    // reader left (timed out, killed), so that the next read tries the socket before waiting.
     drained_ = false;
+    if (reader_.th == nullptr) return;
+    if (ec && ec != net::error::operation_aborted) set_read_error(ec);
     // The reader leaves the slot before its results are made: a finalizer run by making them
     // may close this stream, and must find nobody left to wake.
     claimed_waiter w;
