@@ -45,9 +45,9 @@ struct stream_timeouts {
  * finds it before anything the socket has after it.
  *
  * Idle connections are the many, so the object holds only what every connection uses: the
- * socket, the read buffer, the reader and the storage of its wait (see read_wait_storage). What
- * few need (timeouts, a TLS layer, a delimiter, a write that had to wait) lives in an extras
- * block made on first use.
+ * socket, the reader and the storage of its wait (see read_wait_storage). The read buffer is
+ * made when bytes must wait for a later call, and what few need (timeouts, a TLS layer, a
+ * delimiter, a write that had to wait) lives in an extras block made on first use.
  */
 class stream final : public io_object, public wait_target, public std::enable_shared_from_this<stream> {
 public:
