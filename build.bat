@@ -9,6 +9,10 @@ if errorlevel 1 exit /b 1
 cmake --build build\release --config Release
 if errorlevel 1 exit /b 1
 if not exist build\asio mkdir build\asio
-copy /y build\release\asio\Release\core.dll build\asio\core.dll >nul 2>nul || copy /y build\release\asio\core.dll build\asio\core.dll >nul
+rem core.dll is the module; tls.dll (when built with TLS) is loaded by it on the first TLS call.
+for %%p in (core tls) do (
+  copy /y build\release\asio\Release\%%p.dll build\asio\%%p.dll >nul 2>nul || copy /y build\release\asio\%%p.dll build\asio\%%p.dll >nul 2>nul
+)
+if not exist build\asio\core.dll exit /b 1
 echo built build\asio\core.dll; use LUA_CPATH=build\?.dll and LUA_PATH=lua\?.lua
 endlocal

@@ -12,13 +12,6 @@ here=$(pwd)
 # shellcheck source=tools/common.sh
 . tools/common.sh
 
-# Staging: build/asio/core.so + build/lua -> lua/, so LUA_CPATH=build/?.so LUA_PATH=build/lua/?.lua.
-stage() {
-  mkdir -p build/asio
-  cp "build/release/asio/core.so" build/asio/core.so
-  ln -sfn ../lua build/lua
-}
-
 lua_env() {
   export LUA_PATH="$here/build/lua/?.lua;$here/build/lua/?/init.lua;$here/?.lua;;"
   export LUA_CPATH="$here/build/?.so;;"
@@ -29,12 +22,12 @@ case "$cmd" in
   build)
     need_packages
     build_variant release || { echo "build of release failed" >&2; exit 1; }
-    stage
+    stage_release
     ;;
   demo)
     need_packages
     build_variant release || { echo "build of release failed" >&2; exit 1; }
-    stage
+    stage_release
     lua_env
     timeout 30 luajit examples/ping_pong.lua
     ;;
@@ -52,7 +45,7 @@ case "$cmd" in
   bench)
     need_packages
     build_variant release || { echo "build of release failed" >&2; exit 1; }
-    stage
+    stage_release
     exec bash bench/run.sh
     ;;
   *)

@@ -32,6 +32,7 @@ local SECTIONS = {
       { 'accept_cpu', 'accept: server CPU µs / connection', -1 },
       { 'idle1k', 'idle: server RSS bytes / conn (1,000 conns)', -1 },
       { 'idle10k', 'idle: server RSS bytes / conn (10,000 conns)', -1 },
+      { 'rss_start', 'process RSS after start, one listening server, kB', -1 },
     },
   },
   threads = {

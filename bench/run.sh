@@ -137,7 +137,7 @@ loadgen() {
 }
 
 NET_ROWS="pp1_rate pp1_p50 pp1_p99 pp1_cpu pp100_rate pp100_p99 pp100_cpu pp1000_rate pp1000_p99
-          pp1000_cpu bulk_rate bulk_cpu accept_rate accept_cpu idle1k idle10k"
+          pp1000_cpu bulk_rate bulk_cpu accept_rate accept_cpu idle1k idle10k rss_start"
 
 # One idle-memory figure on a fresh server process, so that memory freed by
 # earlier figures (RSS does not shrink) cannot hide the cost.
@@ -148,6 +148,8 @@ idle_figure() {   # rep server conns row
     echo "$s $line" >> "$OUT/net.log"
     if [ "$(kv "$line" status)" = ready ]; then
       record net "$rep" "$s" "$row" "$(kv "$line" bytes_per_conn)"
+      # The process after start-up and one listening server, before any connection.
+      [ "$row" = idle1k ] && record net "$rep" "$s" rss_start "$(kv "$line" server_rss_before_kb)"
     else
       log "  $s idle $n: FAILED: ${line:-no output}"
       record net "$rep" "$s" "$row" fail

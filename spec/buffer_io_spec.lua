@@ -140,7 +140,7 @@ describe("conn:read_into and conn:write_from", function()
   end)
 
   it("over TLS", function()
-    if not asio.tls_context then return end
+    if not helpers.has_tls() then return end
     run(function()
       local certs = require 'spec.support.certs'
       local sctx, cctx = certs.contexts()

@@ -277,7 +277,7 @@ describe("a finalizer or a metamethod acting on an object whose method is runnin
   end)
 
   it("__gc called by hand from an option table's __index during tls_handshake", function()
-    if not asio.tls_context then return end
+    if not helpers.has_tls() then return end
     run(function()
       local s, port = helpers.server(function(c) asio.sleep(0.2); c:close() end)
       local c = assert(asio.connect('127.0.0.1', port))
@@ -336,7 +336,7 @@ describe("a finalizer or a metamethod acting on an object whose method is runnin
   end)
 
   it("a kill re-entered by a finalizer that the kill's own cancelling runs", function()
-    if not asio.tls_context then return end
+    if not helpers.has_tls() then return end
     run(function()
       local certs = require 'spec.support.certs'
       local sctx, cctx = certs.contexts()
@@ -392,7 +392,7 @@ describe("read maxima beyond any buffer", function()
 end)
 
 describe("a TLS write in flight when its connection ends", function()
-  if not asio.tls_context then
+  if not helpers.has_tls() then
     pending("built without TLS")
     return
   end

@@ -52,6 +52,12 @@ describe("in a child process", function()
     assert.is_true(shell(luajit .. ' ' .. here .. 'spec/scripts/write_numbers.lua'))
   end)
 
+  it("TLS loads on first use: no OpenSSL mapped before, a clear error when asio/tls.so is absent", function()
+    local script = luajit .. ' ' .. here .. 'spec/scripts/tls_on_demand.lua '
+    if require('spec.support.helpers').has_tls() then assert.is_true(shell(script .. 'lazy')) end
+    assert.is_true(shell(script .. 'missing'))
+  end)
+
   it("two Lua states on two OS threads each run their own runtime", function()
     local host = os.getenv('ASIO_TEST_HOST')
     assert.is_string(host, 'ASIO_TEST_HOST must name the two_states test host (spec/run.sh sets it)')

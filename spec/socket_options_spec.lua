@@ -40,7 +40,7 @@ describe("TCP_NODELAY", function()
   end)
 
   it("is on for TLS connections too", function()
-    if not asio.tls_context then return end
+    if not helpers.has_tls() then return end
     run(function()
       local certs = require 'spec.support.certs'
       local sctx, cctx = certs.contexts()

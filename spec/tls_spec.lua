@@ -5,6 +5,11 @@ local asio = require 'asio'
 local helpers = require 'spec.support.helpers'
 local run = helpers.run_async
 
+if not helpers.has_tls() then
+  describe("TLS", function() pending("no TLS in this build (no asio/tls.so)") end)
+  return
+end
+
 local dir = assert(io.popen('mktemp -d /tmp/lasio-tls-XXXXXX')):read('*l')
 
 local function sh(cmd)

@@ -39,7 +39,6 @@ describe("addresses and names", function()
   end)
 
   it("tls_context mode and destroy_server name what is wrong", function()
-    if not asio.tls_context then return end
     assert.has_error(function() asio.tls_context { mode = 'bogus' } end,
       "bad argument #1 to 'tls_context' (option 'mode' must be 'client' or 'server')")
     assert.has_error(function() asio.destroy_server(5) end,

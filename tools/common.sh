@@ -45,3 +45,13 @@ build_variant() {
     cmake --build "build/$dir" -j "$jobs" 2>&1 | grep -Ev '^\[|^Consolidate|^Scanning|^Built target'
   [ -f "build/$dir/asio/core.so" ]
 }
+
+# stage_release: build/asio/*.so + build/lua -> lua/, the layout that LUA_CPATH=build/?.so and
+# LUA_PATH=build/lua/?.lua find (the README's quick start and the benchmarks use it).
+stage_release() {
+  mkdir -p build/asio
+  cp build/release/asio/core.so build/asio/core.so
+  rm -f build/asio/tls.so
+  [ ! -f build/release/asio/tls.so ] || cp build/release/asio/tls.so build/asio/tls.so
+  ln -sfn ../lua build/lua
+}

@@ -355,7 +355,7 @@ spawn_actor = function(n)
 end
 
 -- TLS contexts, when run.sh made a certificate.
-if asio.tls_context and cert_dir then
+if cert_dir and pcall(asio.tls_context, { mode = 'client', verify = false }) then
   pool.tls_server_ctx = asio.tls_context { mode = 'server', cert = cert_dir .. '/cert.pem', key = cert_dir .. '/key.pem' }
   pool.tls_client_ctx = asio.tls_context { mode = 'client', verify = false }
 end

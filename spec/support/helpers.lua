@@ -4,6 +4,13 @@ local asio = require 'asio'
 
 local M = {}
 
+local tls_loads
+--- Whether TLS can be used here: false in a build without asio/tls.so (the router-size build).
+function M.has_tls()
+  if tls_loads == nil then tls_loads = pcall(asio.tls_context, { mode = 'client', verify = false }) end
+  return tls_loads
+end
+
 --- Runs fn() in a light thread, drives the loop and fails the test if fn raises, if any other
 -- light thread raises, or if the loop is not drained within opts.timeout seconds (default 5).
 -- Afterwards asio._stats() must show no live thread, socket, server, timer or pending operation.

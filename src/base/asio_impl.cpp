@@ -1,6 +1,4 @@
 // SPDX-License-Identifier: MIT
-// The only translation unit that compiles Boost.Asio's implementation (separate compilation).
+// The only translation unit of the core that compiles Boost.Asio's implementation (separate
+// compilation). asio/tls.so compiles what it uses of Asio inline, as headers only.
 #include <boost/asio/impl/src.hpp>
-#if LASIO_WITH_TLS
-#include <boost/asio/ssl/impl/src.hpp>
-#endif

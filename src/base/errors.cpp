@@ -3,42 +3,47 @@
 #include "base/errors.hpp"
 
 #include <boost/asio/error.hpp>
-#if LASIO_WITH_TLS
-#include <boost/asio/ssl/error.hpp>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#endif
 
+#include <atomic>
 #include <cctype>
+#include <cstring>
 
 namespace lasio {
 
 namespace net = boost::asio;
 
-std::string error_string(const error_code& ec) {
+namespace {
+
+std::atomic<error_strings_of_part> part_strings{nullptr};
+
+/// Asio's categories whose codes another shared object may make with its own category object.
+const boost::system::error_category* own_category_named(const char* name) {
     namespace e = net::error;
+    for (const boost::system::error_category* c :
+         {&e::get_misc_category(), &e::get_netdb_category(), &e::get_addrinfo_category()})
+        if (std::strcmp(c->name(), name) == 0) return c;
+    return nullptr;
+}
+
+} // namespace
+
+void add_error_strings(error_strings_of_part fn) { part_strings.store(fn, std::memory_order_release); }
+
+error_code adopt_error(const error_code& ec) {
+    if (!ec || ec.category() == boost::system::system_category()) return ec;
+    const boost::system::error_category* own = own_category_named(ec.category().name());
+    return own != nullptr && *own != ec.category() ? error_code(ec.value(), *own) : ec;
+}
+
+std::string error_string(const error_code& given) {
+    namespace e = net::error;
+    error_code ec = adopt_error(given);
     if (ec == e::eof || ec == e::operation_aborted || ec == e::bad_descriptor ||
         ec == e::not_connected || ec == e::shut_down)
         return err::closed;
     if (ec == e::timed_out) return err::timeout;
-#if LASIO_WITH_TLS
-    // A peer that closes without close_notify has still closed; other TLS failures stay short.
-    if (ec == net::ssl::error::stream_truncated) return err::closed;
-    // What OpenSSL reports after the session broke (a corrupt record, say) without an OS error.
-    if (ec == net::ssl::error::unspecified_system_error || ec == net::ssl::error::unexpected_result)
-        return err::tls_error;
-    if (ec.category() == e::get_ssl_category()) {
-        switch (ERR_GET_REASON(static_cast<unsigned long>(ec.value()))) {
-        case SSL_R_CERTIFICATE_VERIFY_FAILED:
-            return err::certificate_verify_failed;
-        case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
-        case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
-            return err::certificate_required;
-        default:
-            return err::tls_error;
-        }
-    }
-#endif
+    if (error_strings_of_part part = part_strings.load(std::memory_order_acquire))
+        if (const char* s = part(ec)) return s;
     if (ec == e::connection_refused) return "connection refused";
     if (ec == e::connection_reset) return "connection reset";
     if (ec == e::connection_aborted) return "connection aborted";

@@ -46,8 +46,20 @@ inline constexpr const char* key_mismatch = "key does not match certificate";
 /// A non-blocking call found nothing to do now.
 bool would_block(const error_code& ec);
 
-/// The short lower-case string for an OS, resolver or Asio error.
+/// The short lower-case string for an OS, resolver, Asio or TLS error.
 std::string error_string(const error_code& ec);
+
+/**
+ * ec, remade in this shared object's own Asio categories when another one (asio/tls.so, which
+ * has its own copy of Asio's inline code) made it: Asio's categories compare by address, so its
+ * eof would not equal ours.
+ */
+error_code adopt_error(const error_code& ec);
+
+/// Maps the errors of a part loaded later (TLS) to short strings; null for any other error.
+using error_strings_of_part = const char* (*)(const error_code& ec);
+/// Makes error_string consult fn first. Safe from any OS thread.
+void add_error_strings(error_strings_of_part fn);
 
 /// Pushes nil, msg and returns 2.
 int push_fail(lua_State* L, const char* msg);

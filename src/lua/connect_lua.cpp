@@ -8,7 +8,7 @@
 #include "lua/stream_lua.hpp"
 #include "net/connect.hpp"
 #include "net/unix_socket.hpp"
-#include "tls/tls_session.hpp"
+#include "net/tls_stream.hpp"
 
 namespace lasio {
 
@@ -16,9 +16,7 @@ namespace {
 
 /// The option 'tls' makes the connect end with a client handshake that checks server_name.
 connect_upgrade upgrade_of(const connect_options& opts, std::string server_name) {
-#if LASIO_WITH_TLS
     if (opts.tls) return tls_client_upgrade(opts.tls, std::move(server_name));
-#endif
     return nullptr;
 }
 

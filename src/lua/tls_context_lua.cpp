@@ -4,7 +4,6 @@
 
 #include "base/errors.hpp"
 #include "base/lua_bridge.hpp"
-#include "tls/tls_context.hpp"
 
 namespace lasio {
 
@@ -12,22 +11,23 @@ namespace {
 
 struct tls_context_handle {
     std::shared_ptr<tls_context> ctx;
+    tls_settings settings; // what it was built from: its role and whether it verifies
 };
 
-#if LASIO_WITH_TLS
-
 /// Reads asio.tls_context's table, validated before anything is built.
-tls_context::settings check_settings(lua_State* L) {
+tls_settings check_settings(lua_State* L) {
     luaL_checktype(L, 1, LUA_TTABLE);
-    tls_context::settings s;
+    tls_settings s;
     if (auto mode = opt_string_field(L, 1, "mode", "tls_context")) {
-        if (*mode == "server") s.mode = tls_context::role::server;
+        if (*mode == "server") s.server = true;
         else if (*mode != "client")
             luaL_argerror(L, 1, "option 'mode' must be 'client' or 'server'");
     }
     lua_getfield(L, 1, "verify");
+    // Clients verify unless told otherwise; servers ask for client certificates only when told.
     if (lua_isboolean(L, -1)) s.verify = lua_toboolean(L, -1) != 0;
-    else if (!lua_isnil(L, -1)) luaL_error(L, "bad argument #1 to 'tls_context' (option 'verify' must be a boolean)");
+    else if (lua_isnil(L, -1)) s.verify = !s.server;
+    else luaL_error(L, "bad argument #1 to 'tls_context' (option 'verify' must be a boolean)");
     lua_pop(L, 1);
     s.cert = opt_string_field(L, 1, "cert", "tls_context");
     s.key = opt_string_field(L, 1, "key", "tls_context");
@@ -49,41 +49,43 @@ tls_context::settings check_settings(lua_State* L) {
         luaL_error(L, "bad argument #1 to 'tls_context' (option 'alpn' must be an array of strings)");
     }
     lua_pop(L, 1);
-    if (s.mode == tls_context::role::server && (!s.cert || !s.key))
+    if (s.server && (!s.cert || !s.key))
         luaL_error(L, "tls_context: a server needs cert and key");
     if (s.cert.has_value() != s.key.has_value())
         luaL_error(L, "tls_context: cert and key go together");
     return s;
 }
 
-#endif
-
 } // namespace
 
-#if LASIO_WITH_TLS
+tls_engine& need_tls_engine(lua_State* L, const char* fn) {
+    if (tls_engine* e = installed_tls_engine()) return *e;
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "asio.tls");
+    if (lua_pcall(L, 1, 1, 0) != 0)
+        luaL_error(L, "%s: TLS is not available (%s)", fn, lua_isstring(L, -1) ? lua_tostring(L, -1) : "require failed");
+    auto* e = static_cast<tls_engine*>(lua_touserdata(L, -1));
+    if (lua_type(L, -1) != LUA_TLIGHTUSERDATA || e->version != tls_engine::interface_version)
+        luaL_error(L, "%s: TLS is not available (asio.tls was built for another version of asio.core)", fn);
+    lua_pop(L, 1);
+    install_tls_engine(*e);
+    return *e;
+}
 
 int l_tls_context(lua_State* L) {
+    tls_settings settings = check_settings(L);
+    tls_engine& engine = need_tls_engine(L, "tls_context");
     failure why;
-    std::shared_ptr<tls_context> ctx = make_tls_context(check_settings(L), why);
+    std::shared_ptr<tls_context> ctx = engine.make_context(settings, why);
     if (ctx == nullptr) return push_fail(L, why);
-    new_object<tls_context_handle>(L, tls_context_metatable, tls_context_handle{std::move(ctx)});
+    new_object<tls_context_handle>(L, tls_context_metatable, tls_context_handle{std::move(ctx), std::move(settings)});
     return 1;
 }
 
-std::shared_ptr<tls_context> check_tls_context(lua_State* L, int idx) {
-    return check_object<tls_context_handle>(L, idx, tls_context_metatable).ctx;
+checked_tls_context check_tls_context(lua_State* L, int idx) {
+    auto& h = check_object<tls_context_handle>(L, idx, tls_context_metatable);
+    return checked_tls_context{h.ctx, h.settings.server, h.settings.verify};
 }
-
-#else
-
-int l_tls_context(lua_State* L) { return luaL_error(L, "tls_context: built without TLS"); }
-
-std::shared_ptr<tls_context> check_tls_context(lua_State* L, int idx) {
-    luaL_error(L, "built without TLS");
-    return nullptr;
-}
-
-#endif
 
 std::shared_ptr<tls_context> opt_tls_field(lua_State* L, int idx, const char* fn, bool server_side) {
     if (!lua_istable(L, idx)) return nullptr;
@@ -92,7 +94,6 @@ std::shared_ptr<tls_context> opt_tls_field(lua_State* L, int idx, const char* fn
         lua_pop(L, 1);
         return nullptr;
     }
-#if LASIO_WITH_TLS
     void* p = lua_touserdata(L, -1);
     bool ok = false;
     if (p != nullptr && lua_getmetatable(L, -1)) {
@@ -102,16 +103,12 @@ std::shared_ptr<tls_context> opt_tls_field(lua_State* L, int idx, const char* fn
     }
     if (!ok) luaL_error(L, "bad argument #%d to '%s' (option 'tls' must be an asio.tls_context)", idx, fn);
     auto* h = static_cast<tls_context_handle*>(p);
-    if ((h->ctx->mode() == tls_context::role::server) != server_side)
+    if (h->settings.server != server_side)
         luaL_error(L, "bad argument #%d to '%s' (option 'tls' must be a %s context)", idx, fn,
                    server_side ? "server" : "client");
     std::shared_ptr<tls_context> ctx = h->ctx;
     lua_pop(L, 1);
     return ctx;
-#else
-    luaL_error(L, "%s: built without TLS", fn);
-    return nullptr;
-#endif
 }
 
 namespace {

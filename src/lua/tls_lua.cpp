@@ -33,8 +33,6 @@ tls_server_options check_tls_server_options(lua_State* L, int idx, const char* f
     return o;
 }
 
-#if LASIO_WITH_TLS
-
 namespace {
 
 /**
@@ -90,7 +88,7 @@ void set_text_field(lua_State* L, const char* key, const std::optional<std::stri
 int l_tls_handshake(lua_State* L) {
     auto& rt = runtime::from(L);
     stream& s = check_stream(L, 1);
-    std::shared_ptr<tls_context> ctx = check_tls_context(L, 2);
+    checked_tls_context ctx = check_tls_context(L, 2);
     if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TTABLE);
     std::string name;
     // The handshake completes the connection: the connect timeout applies, else the read one.
@@ -115,7 +113,7 @@ int l_tls_handshake(lua_State* L) {
     if (s.busy()) return luaL_error(L, "tls_handshake: another light thread is reading or writing this connection");
     // Bytes received in clear text before the upgrade must never pass for TLS-protected ones.
     if (s.has_buffered_input()) return push_fail(L, err::clear_text_buffered);
-    if (ctx->mode() == tls_context::role::client && name.empty() && ctx->verify()) {
+    if (!ctx.server && name.empty() && ctx.verify) {
         error_code ec;
         auto peer = s.socket().remote_endpoint(ec);
         if (!ec && (peer.protocol().family() == AF_INET || peer.protocol().family() == AF_INET6)) {
@@ -128,7 +126,7 @@ int l_tls_handshake(lua_State* L) {
     }
     std::shared_ptr<stream> sp = s.shared_from_this();
     auto w = std::make_shared<handshake_wait>(sp);
-    error_code ec = start_handshake(sp, ctx, name, [w](const error_code& ec) { w->on_done(ec); });
+    error_code ec = start_handshake(sp, ctx.ctx, name, [w](const error_code& ec) { w->on_done(ec); });
     if (ec) {
         s.close();
         return push_fail(L, ec);
@@ -177,18 +175,5 @@ int l_tls_info(lua_State* L) {
     return 1;
 }
 
-#else
-
-int l_tls_handshake(lua_State* L) { return luaL_error(L, "tls_handshake: built without TLS"); }
-
-int l_tls_shutdown(lua_State* L) { return luaL_error(L, "tls_shutdown: built without TLS"); }
-
-int l_tls_info(lua_State* L) {
-    check_stream(L, 1);
-    lua_pushnil(L);
-    return 1;
-}
-
-#endif
 
 } // namespace lasio

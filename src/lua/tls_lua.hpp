@@ -2,7 +2,7 @@
 // Lua bindings of TLS on connections (STARTTLS, shutdown, info) and the TLS options of servers.
 #pragma once
 
-#include "tls/tls_session.hpp"
+#include "net/tls_stream.hpp"
 
 #include <lua.hpp>
 

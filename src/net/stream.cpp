@@ -338,7 +338,10 @@ int stream::with_request(F&& f) {
 void stream::start_read_wait() {
     if (read_waiting_) return; // the wait in flight will serve the current reader
     read_waiting_ = true;
-    if (layered_) return extras_->layer->start_read(shared_from_this());
+    if (layered_) {
+        ++rt_->stats().pending; // the layer's handler is counted down in on_layer_read
+        return extras_->layer->start_read(shared_from_this());
+    }
     // A wait, not a receive: an idle connection holds no buffer, and the bytes are read into the
     // scratch buffer once they are there. Asio starts a wait without trying it first and re-arms
     // the descriptor (EPOLL_CTL_MOD), which reports data that came in since the socket was found
@@ -375,7 +378,9 @@ void stream::on_read_ready(const error_code& ec) {
     rt_->resume_now(*w.th);
 }
 
-void stream::on_layer_read(const error_code& ec, const char* data, std::size_t n) {
+void stream::on_layer_read(const error_code& layer_ec, const char* data, std::size_t n) {
+    --rt_->stats().pending;
+    error_code ec = adopt_error(layer_ec);
     if (!rt_->closing() && !closed_ && n > 0) buffer().bytes.append(data, n);
     if (ec && ec != net::error::operation_aborted && !read_failed()) set_read_error(ec);
     on_read_ready(ec);

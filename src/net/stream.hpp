@@ -49,7 +49,10 @@ struct stream_timeouts {
  * made when bytes must wait for a later call, and what few need (timeouts, a TLS layer, a
  * delimiter, a write that had to wait) lives in an extras block made on first use.
  */
-class stream final : public io_object, public wait_target, public std::enable_shared_from_this<stream> {
+class stream final : public io_object,
+                     public wait_target,
+                     public layer_owner,
+                     public std::enable_shared_from_this<stream> {
 public:
     /// Bound to the io_context's own executor rather than the type-erased any_io_executor: every
     /// socket and every pending operation is smaller and cheaper to dispatch.
@@ -81,8 +84,8 @@ public:
     /// Puts a layer over the socket (TLS: at connect or accept, or STARTTLS in place).
     void set_layer(std::unique_ptr<stream_layer> layer);
     /// What the layer's operations report (see stream_layer).
-    void on_layer_read(const error_code& ec, const char* data, std::size_t n);
-    void on_layer_write(const error_code& ec, std::size_t n);
+    void on_layer_read(const error_code& ec, const char* data, std::size_t n) override;
+    void on_layer_write(const error_code& ec, std::size_t n) override;
     /// Whether bytes received in clear text are still buffered (a STARTTLS upgrade refuses them).
     bool has_buffered_input() const { return !buffered().empty(); }
     bool busy() const;

@@ -90,7 +90,10 @@ void stream::start_write_wait() {
     if (write_waiting_) return;
     write_waiting_ = true;
     extras& x = *extras_;
-    if (layered_) return x.layer->start_write(shared_from_this(), net::buffer(x.wbuf.data() + x.wpos, x.wbuf.size() - x.wpos));
+    if (layered_) {
+        ++rt_->stats().pending; // counted down in on_layer_write
+        return x.layer->start_write(shared_from_this(), net::buffer(x.wbuf.data() + x.wpos, x.wbuf.size() - x.wpos));
+    }
     socket_.value.async_wait(socket_type::wait_write, counted(*rt_, [self = shared_from_this()](const error_code& ec) {
                             self->on_write_ready(ec);
                         }));
@@ -110,7 +113,9 @@ void stream::on_write_ready(const error_code& ec) {
     finish_write(wec);
 }
 
-void stream::on_layer_write(const error_code& ec, std::size_t n) {
+void stream::on_layer_write(const error_code& layer_ec, std::size_t n) {
+    --rt_->stats().pending;
+    error_code ec = adopt_error(layer_ec);
     write_waiting_ = false;
     extras& x = *extras_;
     x.wpos += n;

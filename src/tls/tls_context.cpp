@@ -2,8 +2,6 @@
 // TLS contexts: an OpenSSL context from settings (certificates as files or PEM strings), and ALPN.
 #include "tls/tls_context.hpp"
 
-#if LASIO_WITH_TLS
-
 #include <boost/asio/ssl/error.hpp>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -42,7 +40,7 @@ std::string reason_of(const error_code& ec) {
 }
 
 /// Loads the certificates and keys; on failure returns the message of the failure (see make_tls_context).
-const char* load(tls_context& c, const tls_context::settings& s, error_code& ec) {
+const char* load(tls_context& c, const tls_settings& s, error_code& ec) {
     auto& ctx = c.ssl();
     if (s.cert) {
         if (is_pem(*s.cert)) ctx.use_certificate_chain(boost::asio::buffer(*s.cert), ec);
@@ -67,7 +65,7 @@ const char* load(tls_context& c, const tls_context::settings& s, error_code& ec)
         }
         if (ec) return err::invalid_ca;
         auto mode = ssl::verify_peer;
-        if (c.mode() == tls_context::role::server) mode |= ssl::verify_fail_if_no_peer_cert;
+        if (c.server()) mode |= ssl::verify_fail_if_no_peer_cert;
         ctx.set_verify_mode(mode, ec);
         if (ec) return err::invalid_ca;
     } else {
@@ -78,13 +76,13 @@ const char* load(tls_context& c, const tls_context::settings& s, error_code& ec)
 
 } // namespace
 
-tls_context::tls_context(role r, bool verify, std::string alpn_wire)
-    : ctx_(r == role::client ? boost::asio::ssl::context::tls_client : boost::asio::ssl::context::tls_server),
-      role_(r), verify_(verify), alpn_wire_(std::move(alpn_wire)) {
+tls_context::tls_context(bool server, bool verify, std::string alpn_wire)
+    : ctx_(server ? boost::asio::ssl::context::tls_server : boost::asio::ssl::context::tls_client),
+      server_(server), verify_(verify), alpn_wire_(std::move(alpn_wire)) {
     SSL_CTX_set_min_proto_version(ctx_.native_handle(), TLS1_2_VERSION);
     ctx_.set_options(boost::asio::ssl::context::default_workarounds | boost::asio::ssl::context::no_compression);
     if (alpn_wire_.empty()) return;
-    if (role_ == role::client) {
+    if (!server_) {
         SSL_CTX_set_alpn_protos(ctx_.native_handle(), reinterpret_cast<const unsigned char*>(alpn_wire_.data()),
                                 static_cast<unsigned int>(alpn_wire_.size()));
     } else {
@@ -92,14 +90,12 @@ tls_context::tls_context(role r, bool verify, std::string alpn_wire)
     }
 }
 
-std::shared_ptr<tls_context> make_tls_context(tls_context::settings s, failure& why) {
-    // Clients verify unless told otherwise; servers ask for client certificates only when told.
-    bool verify = s.verify.value_or(s.mode == tls_context::role::client);
+std::shared_ptr<tls_context> make_tls_context(const tls_settings& s, failure& why) {
     std::shared_ptr<tls_context> ctx;
     const char* failed = nullptr;
     error_code ec;
     try {
-        ctx = std::make_shared<tls_context>(s.mode, verify, std::move(s.alpn_wire));
+        ctx = std::make_shared<tls_context>(s.server, s.verify, s.alpn_wire);
         failed = load(*ctx, s, ec);
     } catch (const std::exception& e) {
         failed = err::tls_error;
@@ -111,5 +107,3 @@ std::shared_ptr<tls_context> make_tls_context(tls_context::settings s, failure& 
 }
 
 } // namespace lasio
-
-#endif
