@@ -101,8 +101,13 @@ stream::~stream() {
 }
 
 stream::extras& stream::more() {
-    if (!extras_) extras_ = std::make_unique<extras>();
+    if (!extras_) extras_ = std::make_unique<extras>(*this);
     return *extras_;
+}
+
+std::shared_ptr<layer_owner> stream::as_layer_owner() {
+    // Shares the stream's ownership and points at the adapter, which lives as long as it does.
+    return std::shared_ptr<layer_owner>(shared_from_this(), &extras_->reports);
 }
 
 const stream_timeouts& stream::timeouts() const {
@@ -340,7 +345,7 @@ void stream::start_read_wait() {
     read_waiting_ = true;
     if (layered_) {
         ++rt_->stats().pending; // the layer's handler is counted down in on_layer_read
-        return extras_->layer->start_read(shared_from_this());
+        return extras_->layer->start_read(as_layer_owner());
     }
     // A wait, not a receive: an idle connection holds no buffer, and the bytes are read into the
     // scratch buffer once they are there. Asio starts a wait without trying it first and re-arms

@@ -49,10 +49,7 @@ struct stream_timeouts {
  * made when bytes must wait for a later call, and what few need (timeouts, a TLS layer, a
  * delimiter, a write that had to wait) lives in an extras block made on first use.
  */
-class stream final : public io_object,
-                     public wait_target,
-                     public layer_owner,
-                     public std::enable_shared_from_this<stream> {
+class stream final : public io_object, public wait_target, public std::enable_shared_from_this<stream> {
 public:
     /// Bound to the io_context's own executor rather than the type-erased any_io_executor: every
     /// socket and every pending operation is smaller and cheaper to dispatch.
@@ -83,9 +80,10 @@ public:
     stream_layer* layer() const;
     /// Puts a layer over the socket (TLS: at connect or accept, or STARTTLS in place).
     void set_layer(std::unique_ptr<stream_layer> layer);
-    /// What the layer's operations report (see stream_layer).
-    void on_layer_read(const error_code& ec, const char* data, std::size_t n) override;
-    void on_layer_write(const error_code& ec, std::size_t n) override;
+    /// What the layer's operations report (see stream_layer; they reach these through an
+    /// adapter in the extras, so that plain connections carry no layer_owner table pointer).
+    void on_layer_read(const error_code& ec, const char* data, std::size_t n);
+    void on_layer_write(const error_code& ec, std::size_t n);
     /// Whether bytes received in clear text are still buffered (a STARTTLS upgrade refuses them).
     bool has_buffered_input() const { return !buffered().empty(); }
     bool busy() const;
@@ -147,6 +145,8 @@ private:
     void on_read_ready(const error_code& ec);
 
     extras& more();
+    /// The stream as its layer's owner (kept alive as the stream itself is); extras must exist.
+    std::shared_ptr<layer_owner> as_layer_owner();
     double read_timeout() const;
     /// Writes as much of the pending output as the socket takes now; false when it would block.
     bool flush_now(error_code& ec);

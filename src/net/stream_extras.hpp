@@ -15,6 +15,19 @@ inline constexpr std::size_t keep_buffer_capacity = 4096;
 
 /// Made on first use: timeouts, a layer, a delimiter, a write that waits, TLS's errors.
 struct stream::extras {
+    /// What the layer reports to: it forwards to the stream (see stream::as_layer_owner).
+    struct layer_reports final : layer_owner {
+        explicit layer_reports(stream& s) : s(s) {}
+        void on_layer_read(const error_code& ec, const char* data, std::size_t n) override {
+            s.on_layer_read(ec, data, n);
+        }
+        void on_layer_write(const error_code& ec, std::size_t n) override { s.on_layer_write(ec, n); }
+        stream& s;
+    };
+
+    explicit extras(stream& s) : reports(s) {}
+
+    layer_reports reports;
     stream_timeouts timeouts;
     std::unique_ptr<stream_layer> layer;
     read_request until;      // the waiting reader's request when it has a delimiter (read_until)

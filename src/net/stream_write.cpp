@@ -92,7 +92,7 @@ void stream::start_write_wait() {
     extras& x = *extras_;
     if (layered_) {
         ++rt_->stats().pending; // counted down in on_layer_write
-        return x.layer->start_write(shared_from_this(), net::buffer(x.wbuf.data() + x.wpos, x.wbuf.size() - x.wpos));
+        return x.layer->start_write(as_layer_owner(), net::buffer(x.wbuf.data() + x.wpos, x.wbuf.size() - x.wpos));
     }
     socket_.value.async_wait(socket_type::wait_write, counted(*rt_, [self = shared_from_this()](const error_code& ec) {
                             self->on_write_ready(ec);
