@@ -5,6 +5,9 @@
 //   loadgen accept   --port P [--host H] [--seconds S] [--inflight C]
 //   loadgen idle     --port P [--host H] [--conns N] [--no-hold]
 //   loadgen stream   --port P [--host H] [--mib M] [--block B]
+//   loadgen churn    --port P --server-pid PID [--rounds R] [--conns N] [--inflight C]
+//                    [--size B] [--close rst|fin|mixed] [--sources K] [--settle S]
+//                    [--probe] [--gc] [--stop]
 //
 // Common options: --warmup S (default 0.5), --timeout S (set-up deadline,
 // default 30), --server-pid PID (read the server's CPU time from
@@ -15,10 +18,13 @@
 // writes are handled; only round trips completed inside the measured window
 // are counted. stream writes M MiB (default 512) on one connection as fast as
 // the server takes them while it reads and verifies the echo, both at once,
-// and reports MiB/s over the whole transfer. Output: one line of key=value pairs on stdout. Exit status 0 on
+// and reports MiB/s over the whole transfer. churn repeats rounds of N connections opened, used
+// (one verified echo each), closed, and reads the server's VmRSS after each (see run_churn).
+// Output: one line of key=value pairs on stdout (churn: one more per round). Exit status 0 on
 // success, 2 if an echo did not match, 3 if set-up failed, 1 on usage errors.
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -48,7 +54,7 @@ struct Opts {
   int conns = -1;
   int size = 64;
   int block = 65536;
-  int inflight = 32;
+  int inflight = -1;  // accept: 32, churn: 256
   double seconds = 3;
   double warmup = 0.5;
   double timeout = 30;
@@ -56,9 +62,14 @@ struct Opts {
   long server_pid = 0;
   int mib = 512;
   bool hold = true;
+  int rounds = 100;
+  std::string close_mode = "rst";
+  int sources = 1;
+  bool probe = false, gc = false, stop = false;
 };
 
 Opts g_opt;
+[[noreturn]] void usage();
 sockaddr_in g_addr;
 int g_ep = -1;
 volatile sig_atomic_t g_stop = 0;
@@ -120,6 +131,38 @@ long server_rss_kb() {
     if (!strncmp(line, "VmRSS:", 6)) kb = strtol(line + 6, nullptr, 10);
   fclose(f);
   return kb;
+}
+
+// Where the server's resident memory is, in kB: anonymous (RssAnon), the brk heap of the main
+// malloc arena ([heap] in smaps; a part of anon), and file-backed (RssFile: code, libraries).
+struct RssSplit {
+  long anon = -1, heap = -1, file = -1;
+};
+RssSplit server_rss_split() {
+  RssSplit s;
+  if (!g_opt.server_pid) return s;
+  char path[64], line[512];
+  snprintf(path, sizeof path, "/proc/%ld/status", g_opt.server_pid);
+  if (FILE* f = fopen(path, "r")) {
+    while (fgets(line, sizeof line, f)) {
+      if (!strncmp(line, "RssAnon:", 8)) s.anon = strtol(line + 8, nullptr, 10);
+      if (!strncmp(line, "RssFile:", 8)) s.file = strtol(line + 8, nullptr, 10);
+    }
+    fclose(f);
+  }
+  snprintf(path, sizeof path, "/proc/%ld/smaps", g_opt.server_pid);
+  if (FILE* f = fopen(path, "r")) {
+    bool in_heap = false;
+    while (fgets(line, sizeof line, f)) {
+      // A mapping's header starts with its address in lower-case hex; its fields with a name.
+      bool header = (line[0] >= '0' && line[0] <= '9') || (line[0] >= 'a' && line[0] <= 'f');
+      if (header) in_heap = strstr(line, "[heap]") != nullptr;
+      else if (in_heap && !strncmp(line, "Rss:", 4)) s.heap = (s.heap < 0 ? 0 : s.heap) + strtol(line + 4, nullptr, 10);
+    }
+    fclose(f);
+    if (s.heap < 0) s.heap = 0;
+  }
+  return s;
 }
 
 // The measured window: CPU of server and client, wall time.
@@ -755,11 +798,318 @@ int run_idle() {
   return mismatches ? 2 : (ok ? 0 : 3);
 }
 
-void usage() {
+// ------------------------------------------------------------------- churn
+
+// Descriptors the server process has open (entries of /proc/PID/fd), or -1.
+int server_fds() {
+  if (!g_opt.server_pid) return -1;
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%ld/fd", g_opt.server_pid);
+  DIR* d = opendir(path);
+  if (!d) return -1;
+  int n = 0;
+  while (dirent* e = readdir(d))
+    if (e->d_name[0] != '.') n++;
+  closedir(d);
+  return n;
+}
+
+// One request on a connection of its own, blocking and bounded by 5 s: writes line and returns
+// what the server wrote back until it closed, without the final newline ("" on failure). The
+// server closes first, so the TIME_WAIT stays on its side.
+std::string control_request(const char* line) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return "";
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  std::string reply;
+  size_t len = strlen(line);
+  if (connect(fd, (sockaddr*)&g_addr, sizeof g_addr) == 0 && write(fd, line, len) == ssize_t(len)) {
+    char buf[512];
+    ssize_t r;
+    while ((r = read(fd, buf, sizeof buf)) > 0) reply.append(buf, size_t(r));
+    if (r < 0) reply.clear();
+  }
+  close(fd);
+  while (!reply.empty() && (reply.back() == '\n' || reply.back() == '\r')) reply.pop_back();
+  return reply;
+}
+
+// " prefix" + each key of a "k=v k=v" reply, for one output line; " prefix_reply=none" if empty.
+std::string prefixed(const std::string& reply, const char* prefix) {
+  if (reply.empty()) return std::string(" ") + prefix + "reply=none";
+  std::string out = std::string(" ") + prefix;
+  for (char ch : reply) {
+    if (ch == ' ') out += std::string(" ") + prefix;
+    else out += ch;
+  }
+  return out;
+}
+
+// Rounds of N connections opened, used and closed, for the flat-memory figure. Per round: open
+// N connections, at most C of them connecting or echoing at once, each doing one verified echo of
+// B bytes (a per-connection, per-round pattern) and then staying open until all N are; read the
+// server's VmRSS (open_rss); close them all; wait until the server holds no more descriptors than
+// before the first round (it has closed its side of each); settle S seconds; read VmRSS again
+// (rss). --close rst closes with SO_LINGER {1,0}: a reset, no TIME_WAIT, the server's read fails
+// with "connection reset by peer". fin shuts the write side down and waits for the server's EOF
+// (the server reads end of stream, closes, the client sees it): the client's side then sits in
+// TIME_WAIT, so spread it over --sources K addresses 127.0.0.1..K. mixed alternates the two by
+// connection. --probe sends "churn-probe\n" on a connection of its own after each round and
+// prints the reply; --gc (a diagnostic) sends "churn-gc\n" once the server has closed its side,
+// before the settle and the RSS reading, so the server collects its garbage first; --stop sends
+// "churn-stop\n" at the end (echo_asio_churn.lua understands all three). Any error or mismatch
+// ends the run, and so does a round whose opening or closing takes longer than --timeout.
+int run_churn() {
+  const int n = g_opt.conns < 0 ? 10000 : g_opt.conns;
+  const int inflight = g_opt.inflight;
+  const size_t size = size_t(g_opt.size);
+  const int sources = std::max(1, g_opt.sources);
+  const std::string& mode = g_opt.close_mode;
+  if (!g_opt.server_pid || (mode != "rst" && mode != "fin" && mode != "mixed")) usage();
+  enum State : uint8_t { IDLE, CONNECTING, ECHO, OPEN, CLOSING };
+  struct CConn {
+    int fd = -1;
+    State state = IDLE;
+    uint32_t wpos = 0, rpos = 0;
+  };
+  std::vector<CConn> cs(n);
+  std::vector<uint8_t> out(size), in(size);
+  std::vector<epoll_event> evs(1024);
+  uint64_t mismatches = 0;
+  std::string error;
+  int round = 0, done_rounds = 0;
+  long rss_first = -1, rss_last = -1, rss_max = -1, open_first = -1, open_last = -1, open_max = -1;
+  const int fds0 = server_fds();
+  const uint64_t t_run = now_ns();
+
+  auto pattern = [&](int id, size_t from, size_t len, uint8_t* dst) {
+    for (size_t i = 0; i < len; i++) dst[i] = uint8_t(uint32_t(id) * 131u + uint32_t(round) * 7u + from + i);
+  };
+  auto fail = [&](const char* what, int id) {
+    if (error.empty()) {
+      char msg[256];
+      snprintf(msg, sizeof msg, "%s(conn_%d,round_%d,%s)", what, id, round, errno ? strerror(errno) : "-");
+      error = msg;
+      for (char& ch : error)
+        if (ch == ' ') ch = '_';
+    }
+  };
+  auto open_one = [&](int id) {
+    CConn& c = cs[id];
+    c.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (c.fd < 0) return fail("socket", id);
+    int one = 1;
+    setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (sources > 1) {
+#ifndef IP_BIND_ADDRESS_NO_PORT
+#define IP_BIND_ADDRESS_NO_PORT 24
+#endif
+      // The port is chosen at connect time, per destination, not reserved by bind.
+      setsockopt(c.fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+      sockaddr_in a = g_addr;
+      a.sin_port = 0;
+      a.sin_addr.s_addr = htonl(ntohl(g_addr.sin_addr.s_addr) + uint32_t(id % sources));
+      if (bind(c.fd, (sockaddr*)&a, sizeof a) < 0) return fail("bind", id);
+    }
+    c.state = CONNECTING;
+    c.wpos = c.rpos = 0;
+    ep_add(c.fd, EPOLLOUT, uint64_t(id));
+    int r = connect(c.fd, (sockaddr*)&g_addr, sizeof g_addr);
+    if (r < 0 && errno != EINPROGRESS) fail("connect", id);
+  };
+  auto try_write = [&](int id) {
+    CConn& c = cs[id];
+    pattern(id, c.wpos, size - c.wpos, out.data());
+    ssize_t r = write(c.fd, out.data(), size - c.wpos);
+    if (r > 0) c.wpos += uint32_t(r);
+    else if (!(r < 0 && errno == EAGAIN)) return fail("write", id);
+    ep_mod(c.fd, c.wpos < size ? EPOLLIN | EPOLLOUT : EPOLLIN, uint64_t(id));
+  };
+  // Reads what is there on connection id; returns the byte count, 0 at EOF, -1 for nothing yet.
+  auto try_read = [&](int id) -> ssize_t {
+    CConn& c = cs[id];
+    size_t room = c.state == ECHO ? size - c.rpos : size;
+    ssize_t r = read(c.fd, in.data(), room);
+    if (r < 0 && errno == EAGAIN) return -1;
+    if (r < 0) {
+      fail(c.state == CLOSING ? "read_at_close" : "read", id);
+      return -1;
+    }
+    return r;
+  };
+  auto deadline_passed = [&](uint64_t since) { return (now_ns() - since) / 1e9 > g_opt.timeout; };
+
+  for (round = 1; round <= g_opt.rounds && error.empty(); round++) {
+    const uint64_t t0 = now_ns();
+    int next = 0, active = 0, open = 0;
+    while (open < n && error.empty()) {
+      while (next < n && active < inflight && error.empty()) {
+        open_one(next++);
+        active++;
+      }
+      int k = epoll_wait(g_ep, evs.data(), int(evs.size()), 5);
+      if (k < 0 && errno != EINTR) die("epoll_wait");
+      for (int j = 0; j < k && error.empty(); j++) {
+        int id = int(evs[j].data.u64);
+        CConn& c = cs[id];
+        uint32_t ev = evs[j].events;
+        if (c.state == CONNECTING) {
+          if (!connect_ok(c.fd)) {
+            fail("connect", id);
+            break;
+          }
+          c.state = ECHO;
+          try_write(id);
+        } else if (c.state == ECHO) {
+          if ((ev & EPOLLOUT) && c.wpos < size) try_write(id);
+          if (!(ev & (EPOLLIN | EPOLLERR | EPOLLHUP))) continue;
+          ssize_t r = try_read(id);
+          if (r < 0) continue;
+          if (r == 0) {
+            errno = 0;
+            fail("server_closed_during_echo", id);
+            break;
+          }
+          pattern(id, c.rpos, size_t(r), out.data());
+          if (c.rpos + size_t(r) > c.wpos || memcmp(in.data(), out.data(), size_t(r)) != 0) {
+            mismatches++;
+            errno = 0;
+            fail("mismatch", id);
+            break;
+          }
+          c.rpos += uint32_t(r);
+          if (c.rpos == size) {
+            c.state = OPEN;  // stays registered for EPOLLIN: only a server's close would wake it
+            active--;
+            open++;
+          }
+        } else if (c.state == OPEN) {
+          ssize_t r = try_read(id);
+          if (r >= 0) {
+            if (r > 0) mismatches++;
+            errno = 0;
+            fail(r > 0 ? "unexpected_data" : "server_closed_an_open_connection", id);
+          }
+        }
+      }
+      if (error.empty() && deadline_passed(t0)) {
+        errno = 0;
+        fail("round_timeout", open);
+      }
+    }
+    if (!error.empty()) break;
+    const double open_s = (now_ns() - t0) / 1e9;
+    const long open_rss = server_rss_kb();
+    const int open_fds = server_fds();
+
+    // Close them all, then wait for the server to have closed its side.
+    const uint64_t t1 = now_ns();
+    int closing = 0;
+    for (int id = 0; id < n; id++) {
+      CConn& c = cs[id];
+      bool fin = mode == "fin" || (mode == "mixed" && id % 2 == 1);
+      if (fin) {
+        if (shutdown(c.fd, SHUT_WR) < 0) fail("shutdown", id);
+        c.state = CLOSING;
+        closing++;
+      } else {
+        linger lg{1, 0};
+        setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        close(c.fd);
+        c.fd = -1;
+        c.state = IDLE;
+      }
+    }
+    while (closing > 0 && error.empty()) {
+      int k = epoll_wait(g_ep, evs.data(), int(evs.size()), 5);
+      if (k < 0 && errno != EINTR) die("epoll_wait");
+      for (int j = 0; j < k && error.empty(); j++) {
+        int id = int(evs[j].data.u64);
+        CConn& c = cs[id];
+        if (c.state != CLOSING) continue;
+        ssize_t r = try_read(id);
+        if (r < 0) continue;
+        if (r > 0) {
+          mismatches++;
+          errno = 0;
+          fail("data_after_shutdown", id);
+          break;
+        }
+        close(c.fd);  // after the server's FIN: this side goes to TIME_WAIT
+        c.fd = -1;
+        c.state = IDLE;
+        closing--;
+      }
+      if (error.empty() && deadline_passed(t1)) {
+        errno = 0;
+        fail("no_eof_from_server", closing);
+      }
+    }
+    if (!error.empty()) break;
+    int fds = server_fds();
+    while (fds > fds0 && error.empty()) {
+      if (deadline_passed(t1)) {
+        errno = 0;
+        fail("server_kept_descriptors", fds - fds0);
+        break;
+      }
+      usleep(2000);
+      fds = server_fds();
+    }
+    if (!error.empty()) break;
+    const double close_s = (now_ns() - t1) / 1e9;
+    std::string gc_reply;
+    if (g_opt.gc) gc_reply = prefixed(control_request("churn-gc\n"), "gc_");
+    usleep(useconds_t(g_opt.settle * 1e6));
+    const long rss = server_rss_kb();
+    const RssSplit split = server_rss_split();
+    if (rss < 0 || open_rss < 0) {
+      errno = 0;
+      fail("no_server_rss", 0);
+      break;
+    }
+    done_rounds = round;
+    if (round == 1) {
+      rss_first = rss;
+      open_first = open_rss;
+    }
+    rss_last = rss;
+    open_last = open_rss;
+    rss_max = std::max(rss_max, rss);
+    open_max = std::max(open_max, open_rss);
+    printf("round=%d conns=%d open_s=%.3f close_s=%.3f open_rss_kb=%ld rss_kb=%ld anon_kb=%ld heap_kb=%ld"
+           " file_kb=%ld open_fds=%d fds=%d", round, n, open_s, close_s, open_rss, rss, split.anon, split.heap,
+           split.file, open_fds, fds);
+    printf("%s", gc_reply.c_str());
+    if (g_opt.probe) printf("%s", prefixed(control_request("churn-probe\n"), "probe_").c_str());
+    printf("\n");
+    fflush(stdout);
+  }
+  for (auto& c : cs)
+    if (c.fd >= 0) close(c.fd);
+  auto ratio = [](long a, long b) { return b > 0 ? double(a) / double(b) : 0.0; };
+  printf("mode=churn rounds=%d rounds_done=%d conns=%d inflight=%d size=%zu close=%s sources=%d seconds=%.1f",
+         g_opt.rounds, done_rounds, n, inflight, size, mode.c_str(), sources, (now_ns() - t_run) / 1e9);
+  printf(" rss_first_kb=%ld rss_last_kb=%ld rss_max_kb=%ld last_over_first=%.4f max_over_first=%.4f", rss_first,
+         rss_last, rss_max, ratio(rss_last, rss_first), ratio(rss_max, rss_first));
+  printf(" open_rss_first_kb=%ld open_rss_last_kb=%ld open_rss_max_kb=%ld open_last_over_first=%.4f"
+         " open_max_over_first=%.4f", open_first, open_last, open_max, ratio(open_last, open_first),
+         ratio(open_max, open_first));
+  printf(" errors=%d mismatches=%llu", error.empty() ? 0 : 1, (unsigned long long)mismatches);
+  if (!error.empty()) printf(" error=%s", error.c_str());
+  if (g_opt.stop) printf("%s", prefixed(control_request("churn-stop\n"), "live_").c_str());
+  printf("\n");
+  return mismatches ? 2 : (error.empty() ? 0 : 3);
+}
+
+[[noreturn]] void usage() {
   fprintf(stderr,
-          "usage: loadgen pingpong|bulk|accept|idle --port P [--host H] [--conns N]\n"
+          "usage: loadgen pingpong|bulk|accept|idle|stream|churn --port P [--host H] [--conns N]\n"
           "       [--size B] [--block B] [--inflight C] [--seconds S] [--warmup S]\n"
-          "       [--timeout S] [--settle S] [--server-pid PID] [--no-hold]\n");
+          "       [--timeout S] [--settle S] [--server-pid PID] [--no-hold] [--mib M]\n"
+          "       [--rounds R] [--close rst|fin|mixed] [--sources K] [--probe] [--gc] [--stop]\n");
   exit(1);
 }
 
@@ -787,9 +1137,17 @@ int main(int argc, char** argv) {
     else if (a == "--server-pid") g_opt.server_pid = atol(val());
     else if (a == "--no-hold") g_opt.hold = false;
     else if (a == "--mib") g_opt.mib = atoi(val());
+    else if (a == "--rounds") g_opt.rounds = atoi(val());
+    else if (a == "--close") g_opt.close_mode = val();
+    else if (a == "--sources") g_opt.sources = atoi(val());
+    else if (a == "--probe") g_opt.probe = true;
+    else if (a == "--gc") g_opt.gc = true;
+    else if (a == "--stop") g_opt.stop = true;
     else usage();
   }
-  if (g_opt.port <= 0 || g_opt.size <= 0 || g_opt.block <= 0 || g_opt.inflight <= 0) usage();
+  if (g_opt.inflight < 0) g_opt.inflight = g_opt.mode == "churn" ? 256 : 32;
+  if (g_opt.port <= 0 || g_opt.size <= 0 || g_opt.block <= 0 || g_opt.inflight <= 0 || g_opt.rounds <= 0)
+    usage();
   memset(&g_addr, 0, sizeof g_addr);
   g_addr.sin_family = AF_INET;
   g_addr.sin_port = htons(uint16_t(g_opt.port));
@@ -811,6 +1169,7 @@ int main(int argc, char** argv) {
   else if (g_opt.mode == "accept") rc = run_accept();
   else if (g_opt.mode == "idle") rc = run_idle();
   else if (g_opt.mode == "stream") rc = run_stream();
+  else if (g_opt.mode == "churn") rc = run_churn();
   else usage();
   fflush(stdout);
   return rc;

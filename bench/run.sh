@@ -2,6 +2,8 @@
 # LuaAsio benchmark suite. See bench/README.md.
 #
 #   bash bench/run.sh [net] [threads] [channel] [stream]   (default: all four)
+#   bash bench/run.sh churn   memory after 100 rounds of 10,000 connections (bench/churn.sh,
+#                             BENCH_CHURN_* settings; only when asked for: it takes minutes)
 #
 # Environment:
 #   BENCH_SECONDS=3        measured seconds per figure (after a 0.5 s warm-up)
@@ -358,7 +360,8 @@ for sec in "${SECTIONS[@]}"; do
     threads) run_threads ;;
     channel) run_channel ;;
     stream) run_stream ;;
-    *) log "unknown section $sec (want net, threads, channel, stream)"; exit 1 ;;
+    churn) bash "$BENCH_DIR/churn.sh" ;;
+    *) log "unknown section $sec (want net, threads, channel, stream, churn)"; exit 1 ;;
   esac
 done
 ELAPSED=$(( $(date +%s) - START ))
@@ -376,7 +379,8 @@ fi
   echo
   luajit "$BENCH_DIR/report.lua" "$RAW"
 } > "$TMP/results.md"
-# A run of the streaming section alone leaves the other sections' results as they were; it
-# writes bench/stream_results.md.
-if [ "${SECTIONS[*]}" != stream ]; then cp "$TMP/results.md" "$BENCH_DIR/results.md"; fi
-cat "$BENCH_DIR/results.md"
+# A run of the streaming or churn sections alone leaves the other sections' results as they were;
+# they write bench/stream_results.md and bench/churn_results.md.
+case " ${SECTIONS[*]} " in
+  *" net "*|*" threads "*|*" channel "*) cp "$TMP/results.md" "$BENCH_DIR/results.md"; cat "$BENCH_DIR/results.md" ;;
+esac

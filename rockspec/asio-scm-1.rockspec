@@ -23,5 +23,7 @@ build = {
     CMAKE_BUILD_TYPE = "Release",
     LUADIR = "$(LUADIR)",
     LIBDIR = "$(LIBDIR)",
+    -- The rock is the Lua module; hosts that link the library build it with CMake themselves.
+    LASIO_STATIC_LIBRARY = "OFF",
   },
 }

@@ -70,6 +70,21 @@ rock_install() {
       assert(a.tls_context{ mode = 'client' }); assert(package.loaded['asio.tls']); print('required, TLS loaded on use: ok')")
 }
 
+# The library for hosts as a user installs it: `cmake --install`, then a project of its own that
+# finds it with find_package(LuaAsio), and a C file built with pkg-config alone.
+devel_install() {
+  local prefix
+  prefix=$(mktemp -d)
+  cmake --install build/release --prefix "$prefix" >"$prefix.log" 2>&1 || { cat "$prefix.log"; return 1; }
+  cmake -S spec/host/consumer -B "$prefix/consumer" -DCMAKE_PREFIX_PATH="$prefix" >>"$prefix.log" 2>&1 &&
+    cmake --build "$prefix/consumer" >>"$prefix.log" 2>&1 || { cat "$prefix.log"; return 1; }
+  (cd / && env -u LUA_PATH -u LUA_CPATH "$prefix/consumer/consumer") | grep -x "consumer [0-9.]*: hello!" || return 1
+  # shellcheck disable=SC2046
+  PKG_CONFIG_PATH="$prefix/lib/pkgconfig" gcc -o "$prefix/pc_consumer" spec/host/consumer/main.c \
+    $(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs luaasio) -ldl ||  return 1
+  (cd / && env -u LUA_PATH -u LUA_CPATH "$prefix/pc_consumer") | grep -x "consumer [0-9.]*: hello!"
+}
+
 if ! build_variant release -DLASIO_BUILD_TESTS=ON; then
   echo "0 passed, 1 failed"
   exit 1
@@ -80,6 +95,7 @@ run_specs release release
 check "src/ compiles for Windows (mingw-w64, syntax only)" bash tools/mingw_check.sh
 check "examples" run_examples
 check "luarocks make + require from another directory" rock_install
+check "cmake --install: find_package(LuaAsio) and pkg-config hosts" devel_install
 
 # The router-size build (no TLS, -Os, LTO): its build fails above the size limit; every spec
 # that needs no TLS runs on it.

@@ -22,7 +22,7 @@ log=build/mingw-check.log
 find src -name '*.cpp' | sort | xargs -P "$(nproc 2>/dev/null || echo 2)" -I{} sh -c '
   if ! '"$cxx"' -std=c++17 -fsyntax-only -D_WIN32_WINNT=0x0A00 -DBOOST_ASIO_SEPARATE_COMPILATION \
       -DBOOST_ASIO_NO_DEPRECATED -DBOOST_ASIO_DISABLE_BOOST_DATE_TIME \
-      -Isrc -isystem '"$inc"' -isystem '"$inc"'/luajit "{}" >"build/mingw-$(echo {} | tr / _).log" 2>&1; then
+      -Isrc -Iinclude -isystem '"$inc"' -isystem '"$inc"'/luajit "{}" >"build/mingw-$(echo {} | tr / _).log" 2>&1; then
     echo "FAILED: {}" >>'"$log"'
     cat "build/mingw-$(echo {} | tr / _).log" >>'"$log"'
   fi'

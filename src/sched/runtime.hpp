@@ -81,6 +81,8 @@ public:
         if (holder->rt == nullptr) closed_error(L);
         return *holder->rt;
     }
+    /// The runtime of L's module, or null when L has none or it was torn down (never raises).
+    static runtime* of_state(lua_State* L);
     [[noreturn]] static void closed_error(lua_State* L);
     /// Pushes the runtime's userdata (for C functions' upvalue 1).
     void push_upvalue(lua_State* L);

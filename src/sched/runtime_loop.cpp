@@ -77,6 +77,14 @@ runtime::runtime(lua_State* L) : anchors_(L), scratch_(new char[scratch_size]) {
 
 runtime::~runtime() = default;
 
+runtime* runtime::of_state(lua_State* L) {
+    lua_pushlightuserdata(L, &runtime_key);
+    lua_rawget(L, LUA_REGISTRYINDEX);
+    auto* holder = lua_type(L, -1) == LUA_TUSERDATA ? static_cast<runtime_holder*>(lua_touserdata(L, -1)) : nullptr;
+    lua_pop(L, 1);
+    return holder != nullptr ? holder->rt.get() : nullptr;
+}
+
 runtime& open_runtime(lua_State* L) {
     lua_pushlightuserdata(L, &runtime_key);
     lua_rawget(L, LUA_REGISTRYINDEX);
