@@ -76,8 +76,7 @@ int luaasio_poll(lua_State* L);
 /**
  * Runs what is ready, then waits for more and runs it, for up to ms milliseconds: returns early
  * when the loop has nothing left to wait for, when asio.stop() or luaasio_stop() was called, or
- * when luaasio_wake() was called from another thread. Returns the number of handlers run, or
- * an error code.
+ * when luaasio_wake() was called from another thread. Returns LUAASIO_OK, or an error code.
  *
  *   luaasio_run_for(L, 16);   // serve the scripts for up to one 60 Hz frame
  */

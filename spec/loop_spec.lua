@@ -30,3 +30,23 @@ describe("run_once", function()
     helpers.assert_clean()
   end)
 end)
+
+-- The loop ends by the runtime's own count of its work, not by the io_context running out.
+describe("the loop's end", function()
+  it("run_once(timeout) returns as soon as no work is left", function()
+    asio.spawn_light_thread(function() asio.sleep(0.02) end)
+    local started = asio.now()
+    assert.is_false(asio.run_once(3))
+    assert.is_true(asio.now() - started < 1.5, 'run_once waited out its timeout')
+    helpers.assert_clean()
+  end)
+
+  it("run returns when the last work ends, after errors, and after stop() (in a child process)", function()
+    -- A run() that never returned would hang the spec: the child runs under a time limit.
+    local here = debug.getinfo(1, 'S').source:match('^@(.*)spec/loop_spec%.lua$') or './'
+    local out = io.popen('timeout 30 luajit ' .. here .. 'spec/scripts/run_ends.lua 2>&1; echo "exit $?"')
+    local text = out:read('*a')
+    out:close()
+    assert.truthy(text:find('run_ends: ok\nexit 0'), text)
+  end)
+end)

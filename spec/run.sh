@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite (./build.sh test): release and sanitizer builds, every spec on both,
-# the examples as smoke tests, two Lua states on two OS threads, and a LuaRocks install.
+# the examples as smoke tests, two Lua states on two OS threads, waking a runtime from other OS
+# threads under ThreadSanitizer, and a LuaRocks install.
 # Ends with "N passed, N failed" alone on a line.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -59,6 +60,17 @@ run_examples() {
   return $rc
 }
 
+# The remote wake-up host (spec/host/remote_wake.cpp, built with ThreadSanitizer): its checks
+# must hold and TSan must report nothing. The host bounds each of its checks in time itself.
+run_tsan_host() {
+  local log=build/remote_wake.log
+  TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1" \
+    timeout 600 build/release/remote_wake >"$log" 2>&1
+  local rc=$?
+  grep -v '^ok: ' "$log"
+  [ "$rc" -eq 0 ] && ! grep -q 'ThreadSanitizer' "$log"
+}
+
 rock_install() {
   local tree
   tree=$(mktemp -d)
@@ -92,6 +104,7 @@ fi
 stage_release
 
 run_specs release release
+check "waking a runtime from other OS threads (ThreadSanitizer host)" run_tsan_host
 check "src/ compiles for Windows (mingw-w64, syntax only)" bash tools/mingw_check.sh
 check "examples" run_examples
 check "luarocks make + require from another directory" rock_install

@@ -10,6 +10,7 @@
 #include <lualib.h>
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -59,6 +60,12 @@ static int global_int(lua_State* L, const char* name) {
     return v;
 }
 
+/* Another OS thread: wakes the loop after a moment. */
+static void* wake_later(void* w) {
+    usleep(100 * 1000);
+    return (void*)(long)luaasio_wake((luaasio_waker*)w);
+}
+
 /* Called by a light thread: the loop runs, so every entry point must refuse. */
 static int l_poll_from_lua(lua_State* L) {
     lua_pushinteger(L, luaasio_poll(L));
@@ -73,6 +80,7 @@ int main(void) {
     double t0;
     int port, fd, client, d;
     struct sockaddr_in addr;
+    luaasio_waker* waker = NULL;
 
     CHECK(strcmp(luaasio_version(), LUAASIO_VERSION) == 0);
     CHECK(luaasio_poll(NULL) == LUAASIO_EARG && luaasio_run_for(NULL, 0) == LUAASIO_EARG);
@@ -156,8 +164,22 @@ int main(void) {
     CHECK(run(L, "asio.spawn_light_thread(function() asio.sleep(0.05); asio.stop() end)"
                  " asio.spawn_light_thread(function() asio.sleep(30) end)"));
     t0 = now_ms();
-    CHECK(luaasio_run_for(L, 20000) >= 0);
+    CHECK(luaasio_run_for(L, 20000) == LUAASIO_OK);
     CHECK(now_ms() - t0 < 10000);
+
+    /* A wake from another OS thread makes a blocked run_for return (the sleep would hold it). */
+    {
+        luaasio_waker* w = luaasio_waker_new(L);
+        pthread_t t;
+        void* rc;
+        CHECK(w != NULL && luaasio_waker_new(NULL) == NULL && luaasio_wake(NULL) == LUAASIO_EARG);
+        CHECK(pthread_create(&t, NULL, wake_later, w) == 0);
+        t0 = now_ms();
+        CHECK(luaasio_run_for(L, 20000) == LUAASIO_OK);
+        CHECK(now_ms() - t0 < 10000);
+        CHECK(pthread_join(t, &rc) == 0 && (long)rc == LUAASIO_OK);
+        waker = w;
+    }
 
     /* lua_close with a server, a connection, timers and a parked thread live. */
     CHECK(run(L, "asio.spawn_light_thread(function() asio.park() end)"
@@ -165,6 +187,8 @@ int main(void) {
     settle(L);
     close(client);
     lua_close(L);
+    CHECK(luaasio_wake(waker) == LUAASIO_ECLOSED); /* the waker outlives the state */
+    luaasio_waker_free(waker);
     puts("embed_checks: ok");
     return 0;
 }

@@ -2,13 +2,16 @@
 // The C API of include/luaasio.h: driving the loop of a host's state (opening it is open.cpp's).
 // Every entry point checks its state first and runs Lua work under lua_cpcall, so that no Lua
 // error unwinds through the host's frames.
-#include "luaasio.h"
+#include "luaasio.hpp"
 
 #include "embed/loop_descriptor.hpp"
+#include "sched/loop_mailbox.hpp"
 #include "sched/runtime.hpp"
 
 #include <cmath>
 #include <climits>
+#include <memory>
+#include <new>
 
 
 namespace lasio {
@@ -34,7 +37,11 @@ struct loop_call {
 
 int run_loop_protected(lua_State* L) {
     auto* call = static_cast<loop_call*>(lua_touserdata(L, 1));
-    call->handlers = call->seconds < 0 ? call->rt->poll() : call->rt->run_for(call->seconds);
+    if (call->seconds < 0) {
+        call->handlers = call->rt->poll();
+    } else {
+        call->rt->run_for(call->seconds);
+    }
     return 0;
 }
 
@@ -101,6 +108,23 @@ int luaasio_stop(lua_State* L) {
     return LUAASIO_OK;
 }
 
+struct luaasio_waker {
+    std::shared_ptr<loop_mailbox> mailbox;
+};
+
+luaasio_waker* luaasio_waker_new(lua_State* L) {
+    runtime* rt = nullptr;
+    if (int rc = loop_of(L, rt); rc != LUAASIO_OK && rc != LUAASIO_EINLOOP) return nullptr;
+    return new (std::nothrow) luaasio_waker{rt->mailbox()};
+}
+
+int luaasio_wake(luaasio_waker* w) {
+    if (w == nullptr) return LUAASIO_EARG;
+    return w->mailbox->wake() ? LUAASIO_OK : LUAASIO_ECLOSED;
+}
+
+void luaasio_waker_free(luaasio_waker* w) { delete w; }
+
 int luaasio_fd(lua_State* L) {
     runtime* rt = nullptr;
     if (int rc = loop_of(L, rt); rc != LUAASIO_OK && rc != LUAASIO_EINLOOP) return rc;
@@ -108,3 +132,25 @@ int luaasio_fd(lua_State* L) {
 }
 
 } // extern "C"
+
+int luaasio_use_io_context(lua_State* L, boost::asio::io_context& io) {
+    if (L == nullptr) return LUAASIO_EARG;
+    struct request {
+        boost::asio::io_context* io;
+        bool accepted;
+    } req{&io, false};
+    // The registry write allocates: protected, as everything else here.
+    int rc = lua_cpcall(
+        L,
+        [](lua_State* S) {
+            auto* r = static_cast<request*>(lua_touserdata(S, 1));
+            r->accepted = runtime::use_host_io(S, *r->io);
+            return 0;
+        },
+        &req);
+    if (rc != 0) {
+        lua_pop(L, 1);
+        return LUAASIO_ELUA;
+    }
+    return req.accepted ? LUAASIO_OK : LUAASIO_EARG;
+}

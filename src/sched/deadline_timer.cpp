@@ -50,7 +50,9 @@ void deadline_timer::arm() {
     armed_ = true;
     armed_for_ = when;
     timer_->expires_at(when);
-    timer_->async_wait([this, generation = ++generation_](const error_code&) {
+    // Holds the runtime (and with it this timer): on a host's io_context the handler may run after
+    // lua_close.
+    timer_->async_wait([this, keep = rt_.shared_from_this(), generation = ++generation_](const error_code&) {
         if (rt_.closing() || generation != generation_) return;
         armed_ = false;
         on_expiry();

@@ -189,7 +189,8 @@ bool runtime::hand_over(light_thread& th) {
 }
 
 void runtime::post_drain() {
-    net::post(*io_, [this] { drain_ready(); });
+    // The runtime, not this: on a host's io_context the handler may run after lua_close.
+    net::post(*io_, [self = shared_from_this()] { self->drain_ready(); });
     drain_posted_ = true; // after: a post that throws (no memory) leaves it to the next one
 }
 
@@ -217,7 +218,7 @@ void runtime::drain_ready() {
     // once the queue is empty.
     anchors_.clear_stale(ready_.empty() ? 0 : max_stale_anchors);
     if (ready_.empty()) return;
-    if (polling_) drain_deferred_ = true;
+    if (mode_ == loop_mode::poll) drain_deferred_ = true;
     else post_drain();
 }
 

@@ -5,11 +5,13 @@
 #include "sched/anchor_table.hpp"
 #include "sched/deadline_timer.hpp"
 #include "sched/light_thread.hpp"
+#include "sched/loop_mailbox.hpp"
 #include "base/ring_queue.hpp"
 #include "sched/thread_index.hpp"
 
 #include <lua.hpp>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -87,7 +89,16 @@ public:
     /// Pushes the runtime's userdata (for C functions' upvalue 1).
     void push_upvalue(lua_State* L);
 
-    explicit runtime(lua_State* L);
+    /// host_io: the host's io_context to run on instead of one of the runtime's own.
+    explicit runtime(lua_State* L, net::io_context* host_io = nullptr);
+    /**
+     * Makes the runtime that L's module will open run on io, the host's (luaasio.hpp). Before
+     * the module is opened; false when it already is. The host runs io on L's thread, and io
+     * outlives lua_close(L): handlers of the module's left on it then find the runtime closed.
+     */
+    static bool use_host_io(lua_State* L, net::io_context& io);
+    /// Whether the io_context is the host's: then the runtime never runs out of it by itself.
+    bool shares_io() const { return !own_io_; }
     ~runtime();
     runtime(const runtime&) = delete;
     runtime& operator=(const runtime&) = delete;
@@ -193,18 +204,31 @@ public:
     void kill(light_thread& th);
 
     // --- loop ----------------------------------------------------------------------------
-    void stop() {
-        stop_requested_ = true;
-        io_->stop();
-    }
-    // The loop's entry points (asio.run, asio.poll, asio.run_once; a host's calls). Each returns
-    // the number of handlers it ran, and refuses nothing: callers check in_loop() first.
+    // The loop's entry points (asio.run, asio.poll, asio.run_once; a host's calls) refuse
+    // nothing: callers check in_loop() first. They go by the runtime's own work (has_work), never
+    // by the io_context running out of it, and never stop or restart the io_context: it may
+    // one day be a host's, shared.
+    /**
+     * Makes the running run() or run_for() return once the batch of handlers running now ends;
+     * outside them, it does nothing. A flag is enough: it is set from a handler on the loop's
+     * own thread, and the loop looks at it when that handler's batch (or the wait's one handler)
+     * is over; nothing needs to be posted to wake a wait.
+     */
+    void stop() { stop_requested_ = true; }
     /// Runs what is ready now without blocking: at most one batch of ready light threads.
+    /// Returns the number of handlers run.
     std::size_t poll();
-    /// Runs until no work is left or stop() is called.
-    std::size_t run();
-    /// Runs what is ready, then waits for more for up to seconds (0: does not wait).
-    std::size_t run_for(double seconds);
+    /// Runs until no work is left, stop() is called, or the mailbox wakes it.
+    void run();
+    /// Runs what is ready, then waits for more for up to seconds (0: does not wait); returns
+    /// early as run() does.
+    void run_for(double seconds);
+    /**
+     * Whether the runtime waits for anything: Asio operations in flight (pending), ready light
+     * threads, deadlines, objects to release, tasks from other OS threads, light threads parked
+     * on remote events. run() returns when this turns false.
+     */
+    bool has_work() const;
     /**
      * Seconds until the runtime has something to do: 0 when light threads are ready to run,
      * the time to the earliest deadline otherwise, -1 when it waits on no deadline (only on I/O,
@@ -212,9 +236,20 @@ public:
      */
     double next_deadline() const;
     /// After run_for: whether work may remain (an asio.stop() cut it short, or it timed out).
-    bool work_may_remain() const { return stop_requested_ || !io_->stopped(); }
+    bool work_may_remain() const { return stop_requested_ || has_work(); }
     /// Whether run() is on the stack (its handlers may call Lua: error handlers, finalizers).
     bool in_loop() const { return in_loop_; }
+    /// The mailbox other OS threads post to and wake the loop with (see loop_mailbox).
+    std::shared_ptr<loop_mailbox> mailbox() const { return mailbox_; }
+    /// From the mailbox, on the loop's thread: the wake-up it was sent (see loop_mailbox::wake).
+    void wake_up();
+    /// Whether poll() (or the poll that run_for starts with) is running handlers.
+    bool polling() const { return mode_ == loop_mode::poll; }
+    /// From the mailbox, while polling: its next batch waits for the end of the poll.
+    void hold_mailbox() { mailbox_held_ = true; }
+    /// A light thread parks on a remote event (counted as work until its wait ends).
+    void remote_wait_begins() { ++remote_waits_; }
+    void remote_wait_ends() { --remote_waits_; }
 
     // --- notices ---------------------------------------------------------------------------
     /**
@@ -256,7 +291,13 @@ private:
 
     /// io_context::poll, with at most one drain of the ready queue.
     std::size_t poll_ready();
-    void prepare_loop();
+    /// Whether run() or run_for() ends now.
+    bool should_leave() const { return stop_requested_ || wake_requested_ || !has_work(); }
+    /**
+     * run() and run_for(): batches of what is ready (poll_ready), and when nothing is, a wait
+     * for one handler, until should_leave() or, with a time limit, until it.
+     */
+    void run_batches(const steady_clock::time_point* until);
     void queue_first_resume(int anchor);
     /// Gives a record to every thread still queued for its first resume.
     void promote_unstarted();
@@ -312,8 +353,8 @@ private:
     lua_State* results_; // results of claimed waits, stacked LIFO until handed over
     int results_ref_;
     bool draining_ = false;
-    bool polling_ = false;        // inside poll_ready: drain_ready defers its next post
-    bool drain_deferred_ = false;
+    bool drain_deferred_ = false; // a drain in poll_ready left its next post to the poll's end
+    bool mailbox_held_ = false;   // likewise, the mailbox's next batch
     thread_index index_;
     int error_handler_ref_ = LUA_NOREF;
     int kill_hook_ref_ = LUA_NOREF;
@@ -321,6 +362,11 @@ private:
     bool drain_posted_ = false;
     bool in_loop_ = false;
     bool stop_requested_ = false;
+    bool wake_requested_ = false; // by the mailbox; ends the next (or running) wait
+    /// How the io_context is being run (poll: one batch; wait: for one handler).
+    enum class loop_mode : unsigned char { none, poll, wait };
+    loop_mode mode_ = loop_mode::none;
+    long remote_waits_ = 0;
     int fast_budget_ = 0;
     lua_State* running_co_ = nullptr;
     int running_anchor_ = 0;
@@ -333,8 +379,13 @@ private:
     ring_queue<ready_entry> ready_;
     std::unique_ptr<char[]> scratch_;
     bool scratch_taken_ = false;
-    std::optional<net::io_context> io_;
+    net::io_context* io_ = nullptr;         // own_io_, or the host's (see use_host_io)
+    std::optional<net::io_context> own_io_;
+    // Keeps io_context::run from returning by itself: the loop ends by its own count instead,
+    // and a context that never runs out of work never needs restart().
+    std::optional<net::executor_work_guard<net::io_context::executor_type>> keep_running_;
     std::optional<deadline_timer> deadlines_;
+    std::shared_ptr<loop_mailbox> mailbox_;
 };
 
 /// The runtime's scratch buffer for one scope (nullptr when another scope holds it).

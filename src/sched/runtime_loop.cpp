@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// The runtime's life and loop: creation and teardown, live I/O objects, _close_all, the loop's
-// entry points, and the error handler.
+// The runtime's life: creation and teardown, live I/O objects, _close_all, the kill hook and the
+// error handler. (The loop's entry points are in runtime_run.cpp.)
 #include "sched/runtime.hpp"
 
 #include "base/errors.hpp"
@@ -15,9 +15,6 @@
 namespace lasio {
 
 namespace {
-
-/// Timeouts beyond this are treated as this long, so the clock arithmetic cannot overflow.
-constexpr double max_timeout_seconds = 1e9;
 
 char runtime_key;
 constexpr char runtime_metatable[] = "asio.runtime";
@@ -57,22 +54,31 @@ void runtime::release_later(std::shared_ptr<void> obj) {
     released_.push_back(std::move(obj));
     if (release_posted_) return;
     release_posted_ = true;
-    net::post(*io_, [this] {
-        release_posted_ = false;
-        auto objects = std::move(released_);
-        released_.clear();
+    // The runtime, not this: on a host's io_context the handler may run after lua_close.
+    net::post(*io_, [self = shared_from_this()] {
+        if (self->closing_) return;
+        runtime* rt = self.get();
+        rt->release_posted_ = false;
+        auto objects = std::move(rt->released_);
+        rt->released_.clear();
     });
 }
 
 // --- construction and teardown -----------------------------------------------------------------
 
-runtime::runtime(lua_State* L) : anchors_(L), scratch_(new char[scratch_size]) {
+runtime::runtime(lua_State* L, net::io_context* host_io) : anchors_(L), scratch_(new char[scratch_size]) {
     aux_ = lua_newthread(L);
     aux_ref_ = ref_value(L);
     results_ = lua_newthread(L);
     results_ref_ = ref_value(L);
-    io_.emplace(1);
+    if (host_io != nullptr) {
+        io_ = host_io; // the host keeps it running; a work guard of ours would never let it end
+    } else {
+        io_ = &own_io_.emplace(1);
+        keep_running_.emplace(io_->get_executor());
+    }
     deadlines_.emplace(*this, *io_);
+    mailbox_ = std::make_shared<loop_mailbox>(*this, *io_);
 }
 
 runtime::~runtime() = default;
@@ -83,6 +89,22 @@ runtime* runtime::of_state(lua_State* L) {
     auto* holder = lua_type(L, -1) == LUA_TUSERDATA ? static_cast<runtime_holder*>(lua_touserdata(L, -1)) : nullptr;
     lua_pop(L, 1);
     return holder != nullptr ? holder->rt.get() : nullptr;
+}
+
+namespace {
+char host_io_key;
+}
+
+bool runtime::use_host_io(lua_State* L, net::io_context& io) {
+    lua_pushlightuserdata(L, &runtime_key);
+    lua_rawget(L, LUA_REGISTRYINDEX);
+    bool opened = !lua_isnil(L, -1);
+    lua_pop(L, 1);
+    if (opened) return false;
+    lua_pushlightuserdata(L, &host_io_key);
+    lua_pushlightuserdata(L, &io);
+    lua_rawset(L, LUA_REGISTRYINDEX);
+    return true;
 }
 
 runtime& open_runtime(lua_State* L) {
@@ -100,7 +122,11 @@ runtime& open_runtime(lua_State* L) {
         key_metatable(L, runtime_metatable);
     }
     lua_pop(L, 1);
-    auto rt = std::make_shared<runtime>(L);
+    lua_pushlightuserdata(L, &host_io_key);
+    lua_rawget(L, LUA_REGISTRYINDEX);
+    auto* host_io = static_cast<net::io_context*>(lua_touserdata(L, -1));
+    lua_pop(L, 1);
+    auto rt = std::make_shared<runtime>(L, host_io);
     auto* holder = new_object<runtime_holder>(L, runtime_metatable, runtime_holder{rt});
     lua_pushlightuserdata(L, &runtime_key);
     lua_insert(L, -2);
@@ -111,7 +137,10 @@ runtime& open_runtime(lua_State* L) {
 void runtime::teardown() {
     if (closing_) return;
     closing_ = true;
-    // Descriptors first: their pending operations abort, and from here on handlers only free.
+    // Other OS threads first: from here on their posts are refused, and one in progress has
+    // finished (it holds the mailbox's lock) before the io_context goes.
+    mailbox_->close();
+    // Descriptors next: their pending operations abort, and from here on handlers only free.
     for (io_object* obj = objects_; obj != nullptr; obj = obj->next_) obj->release_io();
     deadlines_->shut_down();
     ready_.clear();
@@ -123,7 +152,10 @@ void runtime::teardown() {
     }
     index_.clear();
     released_.clear();
-    io_.reset(); // destroys handlers that never ran, and with them their shared_ptrs
+    keep_running_.reset();
+    // Destroys handlers that never ran, and with them their shared_ptrs. A host's io_context
+    // stays: the handlers of ours still in it hold what they touch, and find closing_ set.
+    own_io_.reset();
 }
 
 void runtime::close_all() {
@@ -145,23 +177,7 @@ void runtime::close_all() {
         obj->close_from_runtime();
         obj = next;
     }
-    if (io_->stopped()) io_->restart();
     poll_ready();
-}
-
-std::size_t runtime::poll_ready() {
-    // io_context::poll also runs what its handlers post, and each drain of a thread that keeps
-    // yielding posts the next: poll would never return. One batch of ready threads per poll.
-    polling_ = true;
-    std::size_t n = io_->poll();
-    polling_ = false;
-    if (drain_deferred_) {
-        drain_deferred_ = false;
-        // Out of handlers, poll left the context stopped; the posted drain is work again.
-        if (io_->stopped()) io_->restart();
-        post_drain();
-    }
-    return n;
 }
 
 void runtime::closed_error(lua_State* L) {
@@ -174,53 +190,7 @@ void runtime::push_upvalue(lua_State* L) {
     lua_rawget(L, LUA_REGISTRYINDEX);
 }
 
-// --- loop and errors ----------------------------------------------------------------------------
-
-namespace {
-
-/// Marks the loop as running for as long as one of the entry points below is on the stack.
-struct loop_guard {
-    bool& flag;
-    explicit loop_guard(bool& f) : flag(f) { flag = true; }
-    ~loop_guard() { flag = false; }
-};
-
-} // namespace
-
-void runtime::prepare_loop() {
-    // The context stops when it runs out of work (or asio.stop stopped it); ours runs again.
-    if (io_->stopped()) io_->restart();
-}
-
-std::size_t runtime::poll() {
-    loop_guard guard(in_loop_);
-    prepare_loop();
-    return poll_ready();
-}
-
-std::size_t runtime::run() {
-    loop_guard guard(in_loop_);
-    prepare_loop();
-    return io_->run();
-}
-
-std::size_t runtime::run_for(double seconds) {
-    loop_guard guard(in_loop_);
-    prepare_loop();
-    // run_for alone would run nothing for a timeout of 0 (or any that has passed on entry):
-    // what is ready runs first, then the wait for more.
-    stop_requested_ = false;
-    std::size_t n = poll_ready();
-    if (!io_->stopped() && seconds > 0)
-        n += io_->run_for(std::chrono::duration_cast<steady_clock::duration>(
-            std::chrono::duration<double>(std::min(seconds, max_timeout_seconds))));
-    return n;
-}
-
-double runtime::next_deadline() const {
-    if (!ready_.empty() || drain_posted_ || release_posted_) return 0;
-    return deadlines_->seconds_to_next();
-}
+// --- notices and errors ------------------------------------------------------------------------
 
 void runtime::set_kill_hook(lua_State* L, int idx) {
     unref_value(L, kill_hook_ref_);

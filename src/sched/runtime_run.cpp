@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: MIT
+// The loop's entry points (poll, run, run_for, wake-ups): the io_context runs for as long as the
+// runtime's own count of work says, and is never stopped or restarted as a whole.
+#include "sched/runtime.hpp"
+
+#include <algorithm>
+
+namespace lasio {
+
+namespace {
+
+/// Timeouts beyond this are treated as this long, so the clock arithmetic cannot overflow.
+constexpr double max_timeout_seconds = 1e9;
+
+/// Marks the loop as running for as long as one of the entry points below is on the stack.
+struct loop_guard {
+    bool& flag;
+    explicit loop_guard(bool& f) : flag(f) { flag = true; }
+    ~loop_guard() { flag = false; }
+};
+
+/// Sets a value for one scope; the previous one comes back however the scope is left.
+template <class T>
+struct scoped_set {
+    T& var;
+    T old;
+    scoped_set(T& v, T value) : var(v), old(v) { var = value; }
+    ~scoped_set() { var = old; }
+};
+
+} // namespace
+
+bool runtime::has_work() const {
+    return stats_.pending != 0 || !ready_.empty() || deadlines_->size() != 0 || release_posted_ ||
+           remote_waits_ != 0 || mailbox_->busy();
+}
+
+double runtime::next_deadline() const {
+    if (!ready_.empty() || drain_posted_ || release_posted_ || mailbox_->busy()) return 0;
+    return deadlines_->seconds_to_next();
+}
+
+void runtime::wake_up() { wake_requested_ = true; }
+
+std::size_t runtime::poll_ready() {
+    // io_context::poll also runs what its handlers post, and each drain of a thread that keeps
+    // yielding posts the next: poll would never return. One batch of ready threads per poll
+    // (and of tasks from other OS threads, see loop_mailbox::deliver).
+    std::size_t n;
+    {
+        scoped_set<loop_mode> mode(mode_, loop_mode::poll);
+        n = io_->poll();
+    }
+    if (drain_deferred_) {
+        drain_deferred_ = false;
+        post_drain();
+    }
+    if (mailbox_held_) {
+        mailbox_held_ = false;
+        mailbox_->repost_after_poll();
+    }
+    return n;
+}
+
+std::size_t runtime::poll() {
+    loop_guard guard(in_loop_);
+    return poll_ready();
+}
+
+void runtime::run_batches(const steady_clock::time_point* until) {
+    // The count is looked at between batches, not after every handler: io_context::run_one per
+    // handler costs a thread context, its handler-memory cache and a mutex round trip each
+    // time (6% of an echo round trip); a poll runs a whole batch for one of them. A stop() or a
+    // wake-up is always called from a handler of the batch running (or the wait's one handler).
+    for (;;) {
+        std::size_t n = poll_ready();
+        if (should_leave() || (until != nullptr && steady_clock::now() >= *until)) return;
+        if (n != 0) continue;
+        // Nothing ready, work left: wait for one handler, whatever its kind. A work guard keeps
+        // the io_context from running out of work (and stopping) meanwhile.
+        scoped_set<loop_mode> mode(mode_, loop_mode::wait);
+        if ((until != nullptr ? io_->run_one_until(*until) : io_->run_one()) == 0) return;
+    }
+}
+
+void runtime::run() {
+    loop_guard guard(in_loop_);
+    stop_requested_ = false; // a stop outside a run stops nothing
+    run_batches(nullptr);
+    wake_requested_ = false;
+}
+
+void runtime::run_for(double seconds) {
+    loop_guard guard(in_loop_);
+    stop_requested_ = false;
+    // What is ready runs even with a timeout of 0 (or one that has passed on entry).
+    if (seconds <= 0) {
+        poll_ready();
+    } else {
+        auto until = steady_clock::now() + std::chrono::duration_cast<steady_clock::duration>(
+                                               std::chrono::duration<double>(std::min(seconds, max_timeout_seconds)));
+        run_batches(&until);
+    }
+    wake_requested_ = false;
+}
+
+} // namespace lasio
