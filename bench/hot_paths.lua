@@ -4,6 +4,8 @@
 --   luajit bench/hot_paths.lua switch N   N park/wake switches between two light threads
 --   luajit bench/hot_paths.lua echo N     N 64-byte round trips over one loopback connection
 --                                         (read_some/write on both ends)
+--   luajit bench/hot_paths.lua stream N   N MiB written in 64 KiB blocks, echoed back through a
+--                                         string buffer (read_into/write_from) and read back
 local asio = require 'asio'
 local mode, n = arg[1], tonumber(arg[2]) or 1000
 
@@ -46,7 +48,31 @@ elseif mode == 'echo' then
     c:close()
     server:close()
   end)
+elseif mode == 'stream' then
+  local buffer = require 'string.buffer'
+  local server = assert(asio.server('127.0.0.1', 0, function(c)
+    local buf = buffer.new()
+    while c:read_into(buf) do
+      if not c:write_from(buf) then break end
+    end
+    c:close()
+  end))
+  local _, port = server:local_address()
+  asio.spawn_light_thread(function()
+    local c = assert(asio.connect('127.0.0.1', port))
+    local block = string.rep('s', 65536)
+    asio.spawn_light_thread(function()
+      for _ = 1, n * 16 do assert(c:write(block)) end
+    end)
+    local got, buf = 0, buffer.new()
+    while got < n * 1048576 do
+      got = got + assert(c:read_into(buf))
+      buf:reset()
+    end
+    c:close()
+    server:close()
+  end)
 else
-  error('usage: luajit bench/hot_paths.lua spawn|switch|echo N')
+  error('usage: luajit bench/hot_paths.lua spawn|switch|echo|stream N')
 end
 asio.run()

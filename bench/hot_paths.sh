@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Instructions per operation on the hot paths, counted by callgrind (a figure the machine's load
-# does not move): spawn+finish of a light thread, a park/wake switch, and a read_some/write echo
-# round trip over loopback (client and server in one process). Each path runs twice (SMALL and
-# LARGE operations) and the difference is divided by LARGE - SMALL, so start-up cancels out.
+# does not move): spawn+finish of a light thread, a park/wake switch, a read_some/write echo
+# round trip over loopback (client and server in one process), and a MiB streamed through
+# read_into/write_from (both ways, both ends counted). Each path runs twice (SMALL and LARGE
+# operations) and the difference is divided by LARGE - SMALL, so start-up cancels out.
 #
 #   bash bench/hot_paths.sh [BUILD_DIR [LUA_DIR]]   (needs valgrind; default build/ and lua/)
 #
@@ -21,9 +22,9 @@ count() { # count MODE N -> instructions of the whole process
     sed -n 's/.*refs: *//p' | tr -d ,
 }
 
-for mode in spawn:2000:22000 switch:2000:22000 echo:500:5500; do
-  IFS=: read -r name small large <<<"$mode"
+for mode in spawn:2000:22000:operation switch:2000:22000:operation echo:500:5500:operation stream:16:80:MiB; do
+  IFS=: read -r name small large unit <<<"$mode"
   a=$(count "$name" "$small")
   b=$(count "$name" "$large")
-  echo "$name: $(( (b - a) / (large - small) )) instructions per operation"
+  echo "$name: $(( (b - a) / (large - small) )) instructions per $unit"
 done

@@ -11,7 +11,7 @@ local rawfile = assert(arg[1], 'usage: luajit report.lua RAWFILE [SECTION...]')
 local SECTIONS = {
   net = {
     title = 'Echo servers (loopback, server on core 1, load generator on core 0)',
-    columns = { { 'asio', 'asio' }, { 'raw', 'raw C++ asio' }, { 'luv', 'luv' },
+    columns = { { 'asio', 'asio' }, { 'asio_seed', 'asio (seed style)' }, { 'raw', 'raw C++ asio' }, { 'luv', 'luv' },
                 { 'luv_coro', 'luv+coro' }, { 'cqueues', 'cqueues' }, { 'copas', 'copas' } },
     peers = { 'luv', 'luv_coro', 'cqueues', 'copas' },
     raw = 'raw',

@@ -8,7 +8,8 @@
 # Environment:
 #   BENCH_SECONDS=3        measured seconds per figure (after a 0.5 s warm-up)
 #   BENCH_REPEAT=1         repeat every figure N times, report the median
-#   BENCH_SERVERS="asio raw luv luv_coro cqueues copas"   echo servers to run
+#   BENCH_SERVERS="asio asio_seed raw luv luv_coro cqueues copas"   echo servers to run
+#                          (asio_seed: the accept handler spawns the connection's light thread)
 #   BENCH_IMPLS="asio luv cqueues"                        for threads / channel
 #   BENCH_IDLE_CONNS=10000 connections for the large idle-memory figure
 #   BENCH_SERVER_CPU=1 BENCH_CLIENT_CPU=0                 cores to pin to
@@ -25,7 +26,7 @@ ROOT=$(dirname "$BENCH_DIR")
 OUT="$BENCH_DIR/out"
 SECONDS_PER=${BENCH_SECONDS:-3}
 REPEAT=${BENCH_REPEAT:-1}
-SERVERS=${BENCH_SERVERS:-"asio raw luv luv_coro cqueues copas"}
+SERVERS=${BENCH_SERVERS:-"asio asio_seed raw luv luv_coro cqueues copas"}
 IMPLS=${BENCH_IMPLS:-"asio luv cqueues"}
 IDLE_CONNS=${BENCH_IDLE_CONNS:-10000}
 SCPU=${BENCH_SERVER_CPU:-1}
@@ -88,6 +89,7 @@ server_cmd() {   # sets CMD to the command line of server $1
   case $1 in
     asio) CMD=(env "LUA_PATH=$ASIO_LUA_PATH" "LUA_CPATH=$ASIO_LUA_CPATH" luajit "$BENCH_DIR/echo_asio.lua") ;;
     asio_buf) CMD=(env "LUA_PATH=$ASIO_LUA_PATH" "LUA_CPATH=$ASIO_LUA_CPATH" luajit "$BENCH_DIR/echo_asio_buffer.lua") ;;
+    asio_seed) CMD=(env "LUA_PATH=$ASIO_LUA_PATH" "LUA_CPATH=$ASIO_LUA_CPATH" luajit "$BENCH_DIR/echo_asio_seed.lua") ;;
     raw) CMD=("$OUT/echo_raw_asio") ;;
     luv) CMD=(luajit "$BENCH_DIR/echo_luv.lua") ;;
     luv_coro) CMD=(luajit "$BENCH_DIR/echo_luv_coro.lua") ;;
@@ -214,9 +216,9 @@ stop_all() {
 run_net() {
   local rep s row spec mode conns order=() all=() i
   for s in $SERVERS; do
-    if [ "$s" = asio ] && [ $HAVE_ASIO = 0 ]; then
+    if [ "${s#asio}" != "$s" ] && [ $HAVE_ASIO = 0 ]; then
       for rep in $(seq "$REPEAT"); do
-        for row in $NET_ROWS; do record net "$rep" asio "$row" n/a; done
+        for row in $NET_ROWS; do record net "$rep" "$s" "$row" n/a; done
       done
     else
       all+=("$s")

@@ -165,6 +165,35 @@ describe("many connections", function()
       s:close()
     end, { timeout = 60 })
   end)
+
+  it("an accept handler that spawns and returns leaves no thread and no coroutine behind", function()
+    run(function()
+      local handlers = setmetatable({}, { __mode = 'k' }) -- the accept handlers' coroutines
+      local waiting = 0
+      local s, port = helpers.server(function(conn)
+        handlers[coroutine.running()] = true
+        asio.spawn_light_thread(function(c)
+          waiting = waiting + 1
+          local d = c:read_some()
+          if d then c:write(d) end
+          c:close()
+        end, conn)
+      end)
+      local conns = {}
+      for i = 1, 20 do conns[i] = assert(asio.connect('127.0.0.1', port)) end
+      assert.equal(20, helpers.wait_for(function() return waiting == 20 and waiting or nil end))
+      collectgarbage()
+      collectgarbage()
+      assert.is_nil(next(handlers))
+      assert.equal(21, asio._stats().threads) -- the 20 readers and this test's own thread
+      for i = 1, 20 do
+        assert(conns[i]:write('x'))
+        assert.equal('x', conns[i]:read(1))
+        conns[i]:close()
+      end
+      s:close()
+    end)
+  end)
 end)
 
 describe("addresses and options", function()

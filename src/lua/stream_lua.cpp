@@ -296,13 +296,13 @@ int l_getoption(lua_State* L) {
 int l_settimeout(lua_State* L) {
     stream& s = check_stream(L, 1);
     double t = opt_timeout(L, 2);
-    s.timeouts() = stream_timeouts{t, t, t};
+    s.set_timeouts(stream_timeouts{t, t, t});
     return 0;
 }
 
 int l_settimeouts(lua_State* L) {
     stream& s = check_stream(L, 1);
-    s.timeouts() = stream_timeouts{opt_timeout(L, 2), opt_timeout(L, 3), opt_timeout(L, 4)};
+    s.set_timeouts(stream_timeouts{opt_timeout(L, 2), opt_timeout(L, 3), opt_timeout(L, 4)});
     return 0;
 }
 

@@ -122,7 +122,7 @@ private:
         }
         auto s = std::make_shared<stream>(rt_, std::move(*socket_));
         socket_.reset();
-        s->timeouts() = opts_.timeouts;
+        s->set_timeouts(opts_.timeouts);
         if (upgrade_) return start_upgrade(std::move(s));
         done_ = true;
         auto [th, co] = take_waiter();
