@@ -30,13 +30,16 @@ poll_figure() {
   spid=$!
   for _ in $(seq 100); do [ -s "$OUT/poll.port" ] && break; sleep 0.05; done
   port=$(head -1 "$OUT/poll.port")
+  hold=""
   if [ "$n" -gt 0 ]; then
-    sleep 120 | taskset -c "$CCPU" "$OUT/loadgen" idle --port "$port" --conns "$n" --timeout 60 >/dev/null 2>>"$OUT/embed.err" &
+    # loadgen holds its connections until its stdin closes; killed below once the figure is in.
+    taskset -c "$CCPU" "$OUT/loadgen" idle --port "$port" --conns "$n" --timeout 60 < <(sleep 150) \
+      >/dev/null 2>>"$OUT/embed.err" &
     hold=$!
   fi
   timeout 150 tail --pid="$spid" -f /dev/null
-  [ -n "${hold:-}" ] && pkill -P $$ -x sleep 2>/dev/null
-  wait 2>/dev/null
+  [ -n "$hold" ] && kill "$hold" 2>/dev/null
+  wait "$spid" 2>/dev/null
   line=$(grep -o 'ns_per_poll=[0-9]*' "$OUT/poll.port" | cut -d= -f2)
   echo "${line:-fail}"
 }

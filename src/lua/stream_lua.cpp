@@ -53,14 +53,17 @@ int l_read(lua_State* L) {
     return s.read(L, th, std::move(req));
 }
 
-int l_read_some(lua_State* L) {
+/// conn:read_some([max]) and conn:read_line([max]): a framer whose only argument is its maximum.
+int read_up_to(lua_State* L, read_request::kind what, const char* fn) {
     auto& rt = runtime::from(L);
     stream& s = check_stream(L, 1);
     read_request req;
-    req.what = read_request::kind::some;
+    req.what = what;
     req.n = opt_max(L, 2);
-    return s.read(L, rt.current(L, "read_some"), std::move(req));
+    return s.read(L, rt.current(L, fn), std::move(req));
 }
+
+int l_read_some(lua_State* L) { return read_up_to(L, read_request::kind::some, "read_some"); }
 
 int l_read_until(lua_State* L) {
     auto& rt = runtime::from(L);
@@ -75,14 +78,7 @@ int l_read_until(lua_State* L) {
     return s.read(L, rt.current(L, "read_until"), std::move(req));
 }
 
-int l_read_line(lua_State* L) {
-    auto& rt = runtime::from(L);
-    stream& s = check_stream(L, 1);
-    read_request req;
-    req.what = read_request::kind::line;
-    req.n = opt_max(L, 2);
-    return s.read(L, rt.current(L, "read_line"), std::move(req));
-}
+int l_read_line(lua_State* L) { return read_up_to(L, read_request::kind::line, "read_line"); }
 
 /**
  * The pieces of a write argument (a string, a number, or an array of them), gathered without
