@@ -2,6 +2,7 @@
 // asio.thread's machinery: a function run in a fresh lua_State on an OS thread of its own.
 #include "bridge/os_thread.hpp"
 
+#include "base/lua_bridge.hpp"
 #include "bridge/value_codec.hpp"
 
 #include <atomic>
@@ -180,6 +181,7 @@ int dump_writer(lua_State*, const void* p, std::size_t size, void* ud) {
 /// The name package.loaded knows the value at idx by (a module the new state can require), or "".
 std::string loaded_module_name(lua_State* L, int idx) {
     if (!lua_istable(L, idx) && !lua_isfunction(L, idx)) return {};
+    idx = abs_index(L, idx);
     std::string name;
     lua_getglobal(L, "package");
     if (!lua_istable(L, -1)) {
@@ -250,7 +252,7 @@ bool prepare_os_thread(lua_State* L, int fn_idx, int nargs, os_thread_start& sta
         for (int i = 1;; ++i) {
             const char* name = lua_getupvalue(L, fn_idx, i);
             if (name == nullptr) break;
-            std::string path = *name != '\0' ? std::string("upvalue '") + name + "'"
+            std::string path = *name != '\0' ? std::string("upvalue ") + name
                                              : "upvalue #" + std::to_string(i);
             // A module is required again over there; its slot in the buffer only holds a nil.
             std::string module = loaded_module_name(L, -1);

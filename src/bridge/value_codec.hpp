@@ -18,7 +18,7 @@ namespace lasio {
  * another, and it belongs to whoever holds the std::string.
  *
  * Paths in errors name the value from a root the caller gives: `args[2].opts.cb`,
- * `args[1]["two words"]`, `results[1][3]`, `upvalue 'config'.hosts`. A string key that is a Lua
+ * `args[1]["two words"]`, `results[1][3]`, `upvalue config.hosts`. A string key that is a Lua
  * identifier is written `.key`, other keys in brackets (strings quoted, cut after 40 bytes).
  */
 inline constexpr int codec_max_depth = 100;
