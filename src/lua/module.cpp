@@ -5,6 +5,7 @@
 #include "lua/stream_lua.hpp"
 #include "lua/connect_lua.hpp"
 #include "lua/resolve_lua.hpp"
+#include "lua/os_thread_lua.hpp"
 #include "lua/server_lua.hpp"
 #include "lua/thread_lua.hpp"
 #include "lua/tls_context_lua.hpp"
@@ -128,6 +129,7 @@ LASIO_EXPORT int luaopen_asio_core(lua_State* L) {
     open_tls_context(L);
     lua_newtable(L);
     open_light_thread(L, rt);
+    open_os_thread(L, rt);
     rt.push_upvalue(L);
     luaL_setfuncs(L, functions, 1);
     return 1;

@@ -78,6 +78,8 @@ public:
     /// kept, and makes later waits return nil, "closed" and later signals go unrun.
     void close();
     bool closed() const { return closed_; }
+    /// Whether a light thread waits on the event now.
+    bool waited_on() const { return waiter_.th != nullptr; }
     /// Deliveries kept for the next waits.
     std::size_t kept() const { return kept_.size(); }
 
