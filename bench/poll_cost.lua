@@ -56,6 +56,7 @@ elseif impl == 'cqueues' then
   local cq = cqueues.new()
   local accepted = 0
   local srv = socket.listen('127.0.0.1', 0)
+  assert(srv:listen()) -- binds now: the port is known before the first accept
   local _, _, port = srv:localname()
   announce(port)
   cq:wrap(function()

@@ -181,6 +181,13 @@ int main(void) {
         waker = w;
     }
 
+    /* asio.thread from a host linked with the static library: the new state finds the module
+     * through the same package.preload entries (no LUA_CPATH here). */
+    CHECK(run(L, "local th = asio.thread(function(a) return a * 2 end, 21)\n"
+                 "asio.spawn_light_thread(function() local ok, v = th:join(20); joined = ok and v or -1 end)"));
+    for (d = 0; d < 400 && global_int(L, "joined") == 0; ++d) luaasio_run_for(L, 50);
+    CHECK(global_int(L, "joined") == 42);
+
     /* lua_close with a server, a connection, timers and a parked thread live. */
     CHECK(run(L, "asio.spawn_light_thread(function() asio.park() end)"
                  " asio.spawn_light_thread(function() local c = asio.connect('127.0.0.1', port); c:read(1) end)"));

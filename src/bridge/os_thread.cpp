@@ -78,6 +78,8 @@ void push_named_function(lua_State* L, const std::string& ref) {
         luaL_error(L, "thread: '%s' is not a function (got %s)", ref.c_str(), luaL_typename(L, -1));
 }
 
+std::atomic<lua_CFunction> state_preload{nullptr};
+
 /// In the new state, protected: loads the libraries, asio and the function, starts the light
 /// thread and runs the loop until it has no work left.
 int l_boot(lua_State* L) {
@@ -91,6 +93,10 @@ int l_boot(lua_State* L) {
     lua_pushlstring(L, s.cpath.data(), s.cpath.size());
     lua_setfield(L, -2, "cpath");
     lua_pop(L, 1);
+    if (lua_CFunction preload = state_preload.load(std::memory_order_acquire)) {
+        preload(L);
+        lua_settop(L, 0);
+    }
     push_required(L, "asio", 4); // stack: asio
     if (!lua_istable(L, 1)) luaL_error(L, "thread: require 'asio' did not return the module");
 
@@ -293,5 +299,7 @@ bool start_os_thread(os_thread_start start, std::shared_ptr<os_thread_outcome> o
 }
 
 long live_os_threads() { return live_threads.load(); }
+
+void set_state_preload(lua_CFunction preload) { state_preload.store(preload, std::memory_order_release); }
 
 } // namespace lasio

@@ -72,4 +72,10 @@ bool start_os_thread(os_thread_start start, std::shared_ptr<os_thread_outcome> o
 /// Worker OS threads started and not finished yet, in the whole process (for specs).
 long live_os_threads();
 
+/**
+ * Registers what a new state needs before it can require 'asio' when the module is not on
+ * package.cpath: the static library's package.preload entries (luaasio_open sets it). Any thread.
+ */
+void set_state_preload(lua_CFunction preload);
+
 } // namespace lasio

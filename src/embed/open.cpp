@@ -3,6 +3,7 @@
 // compiled in, registered in package.preload, so a host needs no LUA_PATH or LUA_CPATH.
 #include "luaasio.h"
 
+#include "bridge/os_thread.hpp"
 #include "embed/embedded_lua.hpp"
 
 #include <lua.hpp>
@@ -27,8 +28,10 @@ int load_embedded(lua_State* L) {
     return 1;
 }
 
-/// package.preload[name] = fn for the C parts and every embedded Lua file.
+/// package.preload[name] = fn for the C parts and every embedded Lua file; the states of
+/// asio.thread get the same.
 int preload_all(lua_State* L) {
+    set_state_preload(preload_all);
     lua_getglobal(L, "package");
     if (!lua_istable(L, -1)) return luaL_error(L, "luaasio: the package library is not open (luaL_openlibs)");
     lua_getfield(L, -1, "preload");
