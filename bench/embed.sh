@@ -57,9 +57,8 @@ latency_figure() { # MODE: fd | frame-only
   echo "$line"
 }
 
-# cqueues' step(0) is in poll_cost.lua, but its server there does not yet accept loadgen's idle
-# clients (the figure fails after its bound): BENCH_POLL_IMPLS="asio luv cqueues" to work on it.
 impls=${BENCH_POLL_IMPLS:-asio luv}
+[ -n "${BENCH_POLL_IMPLS:-}" ] || ! luajit -e "require 'cqueues'" 2>/dev/null || impls="$impls cqueues"
 {
   echo "# Embedding figures"
   echo

@@ -62,6 +62,7 @@ elseif impl == 'cqueues' then
   cq:wrap(function()
     for c in srv:clients() do
       accepted = accepted + 1
+      c:setmode('bn', 'bn') -- binary and unbuffered: the echo must give back the bytes it got
       cq:wrap(function()
         repeat local d = c:read(-65536) until not d or not c:write(d)
       end)
