@@ -18,12 +18,18 @@ namespace lasio {
 
 namespace {
 
-/// The state's runtime when the loop may be driven from outside now; else an error code.
-int loop_of(lua_State* L, runtime*& rt) {
+/// The state's live runtime (the loop may be running); else an error code.
+int runtime_of(lua_State* L, runtime*& rt) {
     if (L == nullptr) return LUAASIO_EARG;
     rt = runtime::of_state(L);
     if (rt == nullptr) return LUAASIO_ENOMODULE; // also once lua_close tore it down
     if (rt->closing()) return LUAASIO_ECLOSED;
+    return LUAASIO_OK;
+}
+
+/// The state's runtime when the loop may be driven from outside now; else an error code.
+int loop_of(lua_State* L, runtime*& rt) {
+    if (int rc = runtime_of(L, rt)) return rc;
     if (rt->in_loop() || rt->in_light_thread()) return LUAASIO_EINLOOP;
     return LUAASIO_OK;
 }
@@ -100,10 +106,8 @@ int luaasio_next_deadline(lua_State* L) {
 }
 
 int luaasio_stop(lua_State* L) {
-    if (L == nullptr) return LUAASIO_EARG;
-    runtime* rt = runtime::of_state(L);
-    if (rt == nullptr) return LUAASIO_ENOMODULE;
-    if (rt->closing()) return LUAASIO_ECLOSED;
+    runtime* rt = nullptr;
+    if (int rc = runtime_of(L, rt)) return rc;
     rt->stop();
     return LUAASIO_OK;
 }
@@ -114,7 +118,7 @@ struct luaasio_waker {
 
 luaasio_waker* luaasio_waker_new(lua_State* L) {
     runtime* rt = nullptr;
-    if (int rc = loop_of(L, rt); rc != LUAASIO_OK && rc != LUAASIO_EINLOOP) return nullptr;
+    if (runtime_of(L, rt) != LUAASIO_OK) return nullptr;
     return new (std::nothrow) luaasio_waker{rt->mailbox()};
 }
 
@@ -127,7 +131,7 @@ void luaasio_waker_free(luaasio_waker* w) { delete w; }
 
 int luaasio_fd(lua_State* L) {
     runtime* rt = nullptr;
-    if (int rc = loop_of(L, rt); rc != LUAASIO_OK && rc != LUAASIO_EINLOOP) return rc;
+    if (int rc = runtime_of(L, rt)) return rc;
     return loop_descriptor(L, *rt);
 }
 
