@@ -15,6 +15,7 @@ need_packages() {
   command -v cmake >/dev/null || missing+=(cmake)
   command -v g++ >/dev/null || missing+=(g++)
   command -v pkg-config >/dev/null || missing+=(pkg-config)
+  command -v ccache >/dev/null || missing+=(ccache)
   if [ "${1:-}" = test ]; then
     command -v busted >/dev/null || missing+=(lua-busted)
     command -v luarocks >/dev/null || missing+=(luarocks)
