@@ -45,7 +45,8 @@ return function(asio)
   -- Every part installs itself the same way: install(asio, W [, what it builds on]).
   local W = require('asio.sync.waitq').new(asio)
   local chan = require('asio.sync.channel').install(asio, W)
-  require('asio.sync.select').install(asio, W, chan)
+  local sc = asio._sc_methods and require('asio.sync.shared_channel').install(asio, W)
+  require('asio.sync.select').install(asio, W, chan, sc)
   for _, part in ipairs { 'locks', 'events', 'threads' } do
     require('asio.sync.' .. part).install(asio, W)
   end

@@ -20,6 +20,7 @@ struct worker_result {
     bool finished = false; // fn returned or raised (its light thread was not killed)
     bool failed = false;
     std::string payload;   // results (value_codec) or the error message
+    codec_refs refs;       // the channels the results name
 };
 
 struct boot_args {
@@ -50,7 +51,8 @@ int l_finish(lua_State* L) {
         return 0;
     }
     std::string error;
-    if (!encode_values(L, 2, lua_gettop(L) - 1, "results", r->payload, error)) {
+    r->refs.clear();
+    if (!encode_values(L, 2, lua_gettop(L) - 1, "results", r->payload, error, &r->refs)) {
         r->failed = true;
         r->payload = "thread: " + error;
     }
@@ -105,7 +107,7 @@ int l_boot(lua_State* L) {
     } else {
         if (luaL_loadbuffer(L, s.code.data(), s.code.size(), "=thread") != 0) lua_error(L);
         int fn = lua_gettop(L);
-        int n = decode_values(L, s.upvalues);
+        int n = decode_values(L, s.upvalues, &s.refs);
         for (int i = 1; i <= n; ++i) {
             const std::string& module = i <= static_cast<int>(s.upvalue_modules.size())
                                             ? s.upvalue_modules[i - 1] : std::string();
@@ -130,7 +132,7 @@ int l_boot(lua_State* L) {
 
     lua_getfield(L, 1, "spawn_light_thread");
     lua_insert(L, 2); // stack: asio spawn body
-    int nargs = decode_values(L, s.args);
+    int nargs = decode_values(L, s.args, &s.refs);
     lua_call(L, nargs + 1, 0);
     lua_getfield(L, 1, "run");
     lua_call(L, 0, 0);
@@ -169,8 +171,9 @@ void worker_main(const os_thread_start& start, const std::shared_ptr<os_thread_o
         r.failed = true;
         r.payload = "thread: unknown error";
     }
+    if (r.failed) r.refs.clear();
     outcome->finish(r.failed ? os_thread_outcome::state::failed : os_thread_outcome::state::done,
-                    std::move(r.payload));
+                    std::move(r.payload), std::move(r.refs));
     // Refused once the calling state is closed: the outcome is then dropped with the last owner.
     done.signal([outcome](lua_State* co) { outcome->push(co); });
 }
@@ -236,7 +239,7 @@ int os_thread_outcome::push(lua_State* L) const {
         return 2;
     }
     lua_pushboolean(L, 1);
-    return 1 + decode_values(L, payload_);
+    return 1 + decode_values(L, payload_, &refs_);
 }
 
 bool prepare_os_thread(lua_State* L, int fn_idx, int nargs, os_thread_start& start, std::string& error) {
@@ -266,13 +269,13 @@ bool prepare_os_thread(lua_State* L, int fn_idx, int nargs, os_thread_start& sta
                 lua_pop(L, 1);
                 lua_pushnil(L);
             }
-            bool ok = encode_value(L, -1, path, start.upvalues, error);
+            bool ok = encode_value(L, -1, path, start.upvalues, error, &start.refs);
             lua_pop(L, 1);
             if (!ok) return false;
             start.upvalue_modules.push_back(std::move(module));
         }
     }
-    return encode_values(L, fn_idx + 1, nargs, "args", start.args, error);
+    return encode_values(L, fn_idx + 1, nargs, "args", start.args, error, &start.refs);
 }
 
 bool start_os_thread(os_thread_start start, std::shared_ptr<os_thread_outcome> outcome, remote_signal done,

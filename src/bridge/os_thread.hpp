@@ -2,6 +2,7 @@
 // asio.thread's machinery: a function run in a fresh lua_State on an OS thread of its own.
 #pragma once
 
+#include "bridge/shared_channel.hpp"
 #include "sched/remote_event.hpp"
 
 #include <lua.hpp>
@@ -16,7 +17,7 @@ namespace lasio {
 /**
  * The outcome of one asio.thread, shared by its handle (the calling state's loop thread) and its
  * worker OS thread: the worker writes it once, when its state is closed; anyone may read it.
- * Holds only bytes (value_codec buffers, an error message), never a Lua value.
+ * Holds only bytes (value_codec buffers, an error message) and channels, never a Lua value.
  */
 class os_thread_outcome {
 public:
@@ -27,10 +28,11 @@ public:
         return state_;
     }
     /// The worker's last word: results (a value_codec buffer) when done, else the error text.
-    void finish(state s, std::string payload) {
+    void finish(state s, std::string payload, codec_refs refs) {
         std::lock_guard<std::mutex> lock(mutex_);
         state_ = s;
         payload_ = std::move(payload);
+        refs_ = std::move(refs);
     }
     /// Pushes what join returns once finished: true, results... | false, err. Returns the count.
     int push(lua_State* L) const;
@@ -39,6 +41,7 @@ private:
     mutable std::mutex mutex_;
     state state_ = state::running;
     std::string payload_;
+    codec_refs refs_; // the channels the results name
 };
 
 /// Everything the worker needs to build its function call, made by the calling state.
@@ -49,6 +52,7 @@ struct os_thread_start {
     /// Per upvalue, a module name whose require() stands for it in the new state, or "".
     std::vector<std::string> upvalue_modules;
     std::string args;      // value_codec
+    codec_refs refs;       // the channels the upvalues and the arguments name
     std::string path;      // the caller's package.path and package.cpath
     std::string cpath;
 };

@@ -2,6 +2,8 @@
 // The value codec: Lua values copied into an owned byte buffer, and back into another lua_State.
 #include "bridge/value_codec.hpp"
 
+#include "bridge/channel_handles.hpp"
+
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -15,7 +17,8 @@ namespace {
 
 // One tag byte per value. Numbers are the 8 bytes of the double in this machine's order: the
 // buffer never leaves the process. A table is its array-size hint, its key/value pairs, t_end.
-enum tag : unsigned char { t_nil, t_false, t_true, t_number, t_string, t_table, t_end };
+// A channel is its index in the buffer's refs.
+enum tag : unsigned char { t_nil, t_false, t_true, t_number, t_string, t_table, t_end, t_channel };
 
 void put_varint(std::string& out, std::uint64_t v) {
     while (v >= 0x80) {
@@ -74,7 +77,8 @@ void append_key(lua_State* L, int idx, std::string& path) {
 
 class encoder {
 public:
-    encoder(lua_State* L, std::string& out, std::string& error) : L_(L), out_(out), error_(error) {}
+    encoder(lua_State* L, std::string& out, std::string& error, codec_refs* refs)
+        : L_(L), out_(out), error_(error), refs_(refs) {}
 
     /// Encodes the value at (absolute) idx, named root in errors.
     bool value(int idx, const std::string& root) {
@@ -111,6 +115,16 @@ private:
         }
         case LUA_TTABLE:
             return table(idx);
+        case LUA_TUSERDATA:
+            if (refs_ != nullptr) {
+                if (std::shared_ptr<shared_channel> ch = channel_of(L_, idx)) {
+                    out_.push_back(static_cast<char>(t_channel));
+                    put_varint(out_, refs_->size());
+                    refs_->emplace_back(std::move(ch));
+                    return true;
+                }
+            }
+            [[fallthrough]];
         default:
             return fail(std::string("cannot copy a ") + lua_typename(L_, lua_type(L_, idx)) +
                         " to another state");
@@ -161,6 +175,7 @@ private:
     lua_State* L_;
     std::string& out_;
     std::string& error_;
+    codec_refs* refs_;
     const std::string* root_ = nullptr;
     std::vector<int> keys_;           // stack indices of the keys leading to the current value
     std::vector<const void*> tables_; // the tables being encoded, outermost first
@@ -168,8 +183,8 @@ private:
 
 class decoder {
 public:
-    decoder(lua_State* L, std::string_view data)
-        : L_(L), p_(reinterpret_cast<const unsigned char*>(data.data())), end_(p_ + data.size()) {}
+    decoder(lua_State* L, std::string_view data, const codec_refs* refs)
+        : L_(L), p_(reinterpret_cast<const unsigned char*>(data.data())), end_(p_ + data.size()), refs_(refs) {}
 
     int all() {
         int top = lua_gettop(L_);
@@ -228,6 +243,12 @@ private:
         case t_table:
             table();
             return;
+        case t_channel: {
+            std::uint64_t i = varint();
+            if (refs_ == nullptr || i >= refs_->size()) malformed("channel reference out of range");
+            push_channel_handle(L_, (*refs_)[static_cast<std::size_t>(i)].get());
+            return;
+        }
         case t_end:
             malformed("end of a table outside one");
         default:
@@ -260,17 +281,19 @@ private:
     lua_State* L_;
     const unsigned char* p_;
     const unsigned char* end_;
+    const codec_refs* refs_;
     int depth_ = 0;
 };
 
 } // namespace
 
-bool encode_value(lua_State* L, int idx, const std::string& path, std::string& out, std::string& error) {
+bool encode_value(lua_State* L, int idx, const std::string& path, std::string& out, std::string& error,
+                  codec_refs* refs) {
     idx = idx > 0 || idx <= LUA_REGISTRYINDEX ? idx : lua_gettop(L) + idx + 1;
     int top = lua_gettop(L);
     bool ok;
     try {
-        encoder e(L, out, error);
+        encoder e(L, out, error, refs);
         ok = e.value(idx, path);
     } catch (const std::bad_alloc&) {
         error = "out of memory";
@@ -280,12 +303,13 @@ bool encode_value(lua_State* L, int idx, const std::string& path, std::string& o
     return ok;
 }
 
-bool encode_values(lua_State* L, int first, int n, const char* root, std::string& out, std::string& error) {
+bool encode_values(lua_State* L, int first, int n, const char* root, std::string& out, std::string& error,
+                   codec_refs* refs) {
     for (int i = 0; i < n; ++i) {
         bool ok;
         try {
             std::string path = std::string(root) + "[" + std::to_string(i + 1) + "]";
-            ok = encode_value(L, first + i, path, out, error);
+            ok = encode_value(L, first + i, path, out, error, refs);
         } catch (const std::bad_alloc&) {
             error = "out of memory";
             ok = false;
@@ -295,8 +319,8 @@ bool encode_values(lua_State* L, int first, int n, const char* root, std::string
     return true;
 }
 
-int decode_values(lua_State* L, std::string_view data) {
-    decoder d(L, data);
+int decode_values(lua_State* L, std::string_view data, const codec_refs* refs) {
+    decoder d(L, data, refs);
     return d.all();
 }
 

@@ -6,6 +6,7 @@
 #include "lua/connect_lua.hpp"
 #include "lua/resolve_lua.hpp"
 #include "lua/os_thread_lua.hpp"
+#include "lua/shared_channel_lua.hpp"
 #include "lua/server_lua.hpp"
 #include "lua/thread_lua.hpp"
 #include "lua/tls_context_lua.hpp"
@@ -130,6 +131,7 @@ LASIO_EXPORT int luaopen_asio_core(lua_State* L) {
     lua_newtable(L);
     open_light_thread(L, rt);
     open_os_thread(L, rt);
+    open_shared_channel(L, rt);
     rt.push_upvalue(L);
     luaL_setfuncs(L, functions, 1);
     return 1;

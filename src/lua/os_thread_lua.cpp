@@ -126,20 +126,21 @@ int l_codec_decode(lua_State* L) {
     return decode_values(L, std::string_view(s, len));
 }
 
-/// asio.core._codec_roundtrip(...) -> copies of the values, through a buffer
+/// asio.core._codec_roundtrip(...) -> copies of the values, through a buffer (shared channels
+/// come back as this state's handles of them)
 int l_codec_roundtrip(lua_State* L) {
     int n = lua_gettop(L);
-    bool ok;
-    {
-        std::string out;
-        ok = encode_args(L, out);
-        // The buffer is copied to a string first: decoding may raise, and out has a destructor.
-        if (ok) lua_pushlstring(L, out.data(), out.size());
+    std::string error;
+    codec_refs refs;
+    std::string out;
+    if (!encode_values(L, 1, n, "args", out, error, &refs)) {
+        lua_pushlstring(L, error.data(), error.size());
+        return lua_error(L);
     }
-    if (!ok) return lua_error(L);
+    lua_pushlstring(L, out.data(), out.size());
     std::size_t len;
     const char* s = lua_tolstring(L, n + 1, &len);
-    return decode_values(L, std::string_view(s, len));
+    return decode_values(L, std::string_view(s, len), &refs);
 }
 
 /// asio.core._os_threads() -> worker OS threads of the process not yet finished

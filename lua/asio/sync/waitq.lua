@@ -365,23 +365,29 @@ function M.new(asio)
       local ok, a, b = pcall(park, timeout)
       if ok then return a, b end
       withdraw(w)
+      if w.on_raise then w.on_raise(w) end -- what else it waited on (a shared channel)
       watched[w.th] = nil
       error(a, 0)
     end
     return park(timeout)
   end
 
+  -- What W.wait does once a ticket fired: the handoff is settled, the other tickets withdrawn.
+  local function settle_fired(w)
+    if ledger[w] then ledger[w] = nil end
+    local ts = w.tickets
+    if ts then
+      for k = 1, #ts do
+        if ts[k].q then cancel(ts[k]) end
+      end
+    end
+  end
+
   -- Handles what a park returned: true when fired, false when the time is up, nil (and the
   -- time left) after a stray wake, once the tickets it cost are queued again.
   local function after_park(w, a, b, deadline)
     if w.fired then
-      if ledger[w] then ledger[w] = nil end
-      local ts = w.tickets
-      if ts then
-        for k = 1, #ts do
-          if ts[k].q then cancel(ts[k]) end
-        end
-      end
+      settle_fired(w)
       return true
     end
     local left
@@ -409,6 +415,26 @@ function M.new(asio)
       if done ~= nil then return done end
     end
   end
+
+  --- Parks `w` (whose tickets are already queued) once, for waits that also have other ways
+  -- to be woken (a select over shared channels, whose wakes carry no outcome).
+  -- @return true when one of its tickets fired; false otherwise (the time is up, or a wake
+  -- without an outcome came), with every ticket withdrawn: the caller tries again
+  function W.wait_once(w, timeout)
+    local th = w.th
+    watched[th] = w
+    park_for(w, timeout)
+    watched[th] = nil
+    if w.fired then
+      settle_fired(w)
+      return true
+    end
+    withdraw(w)
+    return false
+  end
+
+  --- Withdraws every ticket of `w`, which will not wait after all.
+  W.withdraw = withdraw
 
   --- Parks `w` (whose tickets are already queued) until one of them fires or `timeout` passes.
   -- Any wake that did not come with an outcome (a stray `asio.wake` from user code) is ignored:
