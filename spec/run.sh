@@ -16,7 +16,8 @@ pass() { passed=$((passed + $1)); }
 fail() { failed=$((failed + $1)); failures+=("$2"); }
 
 # run_specs NAME CPATH_DIR [env...]: runs busted under LuaJIT and adds its counts, read from
-# busted's TAP output (a line per spec, and the plan "1..N" once it has finished).
+# busted's TAP output (a line per spec, and the plan "1..N" once it has finished). SPECS (the
+# spec files, default: all of spec/) and BUSTED_ARGS (more options) narrow a run.
 run_specs() {
   local name=$1 dir=$2
   shift 2
@@ -24,7 +25,8 @@ run_specs() {
   echo "== specs ($name)"
   env "$@" LUA_PATH="$here/lua/?.lua;$here/lua/?/init.lua;$here/?.lua;;" \
     LUA_CPATH="$here/build/$dir/?.so;;" ASIO_TEST_HOST="$here/build/$dir/two_states" \
-    timeout 900 luajit "$(command -v busted)" --lpath="$here/?.lua" --cpath="$here/build/$dir/?.so" -o TAP spec 2>&1 | tee "$log" |
+    timeout 900 luajit "$(command -v busted)" ${BUSTED_ARGS:-} --lpath="$here/?.lua" --cpath="$here/build/$dir/?.so" \
+    -o TAP ${SPECS:-spec} 2>&1 | tee "$log" |
     grep -Ev '^ok [0-9]+ '
   local ok bad plan
   ok=$(grep -cE '^ok [0-9]+ ' "$log")
@@ -33,7 +35,7 @@ run_specs() {
   if [ -z "$plan" ] || [ "$plan" -ne $((ok + bad)) ]; then
     fail 1 "specs ($name): busted did not finish"
   fi
-  if grep -q 'ERROR: AddressSanitizer\|runtime error:' "$log"; then
+  if grep -q 'ERROR: AddressSanitizer\|runtime error:\|WARNING: ThreadSanitizer' "$log"; then
     fail 1 "specs ($name): sanitizer report"
   fi
   echo "specs ($name): $ok passed, $bad failed"
@@ -116,6 +118,19 @@ if build_variant router -DLASIO_ROUTER_SIZE=ON -DLASIO_BUILD_TESTS=ON; then
   run_specs router router
 else
   fail 1 "router-size build (see the size it printed above)"
+fi
+
+# The code shared between OS threads (states on threads, shared channels, offload), built with
+# ThreadSanitizer: the threading specs run on it. busted must not re-execute itself (--ignore-lua):
+# the shell it would go through does not start with libtsan preloaded, and for that reason the
+# specs that start child processes (tagged subprocess) run on the other builds only.
+if build_variant tsan -DLASIO_TSAN=ON; then
+  tsan=$(g++ -print-file-name=libtsan.so.2)
+  SPECS="spec/threads_os_spec.lua spec/shared_channel_spec.lua spec/value_codec_spec.lua" \
+    BUSTED_ARGS="--ignore-lua --exclude-tags=subprocess" \
+    run_specs tsan tsan LD_PRELOAD="$tsan" TSAN_OPTIONS=halt_on_error=0
+else
+  fail 1 "ThreadSanitizer build"
 fi
 
 if [ "${ASIO_SKIP_SANITIZE:-0}" != 1 ]; then

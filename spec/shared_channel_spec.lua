@@ -282,7 +282,7 @@ describe("asio.shared_channel between states", function()
     end)
   end)
 
-  it("lua_close of a state with light threads waiting on shared channels", function()
+  it("lua_close of a state with light threads waiting on shared channels #subprocess", function()
     local env = os.getenv('ASIO_SANITIZE') and 'ASAN_OPTIONS=detect_leaks=1 ' or ''
     local here = debug.getinfo(1, 'S').source:match('^@(.*)spec/shared_channel_spec%.lua$') or './'
     local out = io.popen(env .. 'luajit ' .. here .. 'spec/scripts/shared_channel_close.lua 2>&1')

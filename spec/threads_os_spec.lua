@@ -276,7 +276,7 @@ describe("asio.thread", function()
 end)
 
 describe("asio.thread when the calling state closes first", function()
-  it("detaches: the worker finishes on its own, its result dropped, no crash, nothing leaked", function()
+  it("detaches: the worker finishes on its own, its result dropped, no crash, nothing leaked #subprocess", function()
     local env = os.getenv('ASIO_SANITIZE') and 'ASAN_OPTIONS=detect_leaks=1 ' or ''
     local here = debug.getinfo(1, 'S').source:match('^@(.*)spec/threads_os_spec%.lua$') or './'
     local out = io.popen(env .. 'luajit ' .. here .. 'spec/scripts/os_thread_close.lua 2>&1')
