@@ -108,5 +108,7 @@ M.destroy_server = M.destory_server
 
 -- Channels, select, locks, events, wait groups, wait_all/wait_any: plain Lua on park/wake.
 require('asio.sync')(M)
+-- Work off the loop: a pool of asio.thread workers fed through a shared channel.
+if M.thread then require('asio.offload').install(M) end
 
 return M

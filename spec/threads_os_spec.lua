@@ -285,3 +285,46 @@ describe("asio.thread when the calling state closes first", function()
     assert.truthy(text:find('os_thread_close: ok', 1, true), text)
   end)
 end)
+
+describe("th:cancel()", function()
+  it("stops the other state at its light threads' waits: join returns false, 'cancelled'", function()
+    run(function()
+      local th = asio.thread(function()
+        asio.spawn_light_thread(function() asio.sleep(3600) end)
+        local srv = asio.server('127.0.0.1', 0, function() end)
+        asio.sleep(3600)
+        return 'not reached', srv
+      end)
+      asio.sleep(0.05)
+      assert.equal('running', th:status())
+      assert.is_true(th:cancel())
+      assert.is_true(th:cancel()) -- asked again: still true while it runs
+      assert.same({ false, 'cancelled' }, { th:join(10) })
+      assert.equal('failed', th:status())
+      assert.is_false(th:cancel()) -- finished
+    end)
+  end)
+
+  it("a cancel before the thread's loop is up stops it before its function runs", function()
+    run(function()
+      local ch = asio.shared_channel(1)
+      local th = asio.thread(function(c) c:send('ran') end, ch)
+      th:cancel()
+      local ok, err = th:join(10)
+      if ok == false then
+        assert.equal('cancelled', err)
+      else -- it finished first: then it ran to its end
+        assert.is_true(ok)
+      end
+    end)
+  end)
+
+  it("does not undo a thread that finished: its results stay", function()
+    run(function()
+      local th = asio.thread(function() return 42 end)
+      assert.same({ true, 42 }, { th:join(10) })
+      assert.is_false(th:cancel())
+      assert.same({ true, 42 }, { th:join() })
+    end)
+  end)
+end)

@@ -4,6 +4,8 @@
 
 #include "base/lua_bridge.hpp"
 #include "bridge/value_codec.hpp"
+#include "sched/loop_mailbox.hpp"
+#include "sched/runtime.hpp"
 
 #include <atomic>
 #include <exception>
@@ -26,6 +28,7 @@ struct worker_result {
 struct boot_args {
     const os_thread_start* start;
     worker_result* result;
+    os_thread_outcome* outcome;
 };
 
 // The light thread's body in the new state: fn's outcome goes to finish whatever happens, and
@@ -101,6 +104,9 @@ int l_boot(lua_State* L) {
     }
     push_required(L, "asio", 4); // stack: asio
     if (!lua_istable(L, 1)) luaL_error(L, "thread: require 'asio' did not return the module");
+    runtime* rt = runtime::of_state(L);
+    if (rt == nullptr) luaL_error(L, "thread: asio has no runtime in the new state");
+    if (!b->outcome->attach_worker(rt->mailbox(), rt)) return 0; // cancelled before it began
 
     if (s.by_name) {
         push_named_function(L, s.code);
@@ -139,18 +145,21 @@ int l_boot(lua_State* L) {
     return 0;
 }
 
-void run_worker(const os_thread_start& start, worker_result& r) {
+void run_worker(const os_thread_start& start, worker_result& r, os_thread_outcome& outcome) {
     lua_State* L = luaL_newstate(); // its own allocator: nothing shared with the caller's state
     if (L == nullptr) {
         r.failed = true;
         r.payload = "thread: cannot create a Lua state (out of memory)";
         return;
     }
-    boot_args b{&start, &r};
+    boot_args b{&start, &r, &outcome};
     if (lua_cpcall(L, l_boot, &b) != 0) {
         r.failed = true;
         const char* msg = lua_tostring(L, -1);
         r.payload = msg != nullptr ? msg : "(error object is not a string)";
+    } else if (!r.finished && outcome.cancel_requested()) {
+        r.failed = true;
+        r.payload = "cancelled";
     } else if (!r.finished) {
         r.failed = true;
         r.payload = "thread: the function did not finish (its light thread was killed, or waited "
@@ -163,7 +172,7 @@ void worker_main(const os_thread_start& start, const std::shared_ptr<os_thread_o
                  const remote_signal& done) {
     worker_result r;
     try {
-        run_worker(start, r);
+        run_worker(start, r, *outcome);
     } catch (const std::exception& e) {
         r.failed = true;
         r.payload = std::string("thread: ") + e.what();
@@ -230,6 +239,30 @@ std::string package_field(lua_State* L, const char* field) {
 }
 
 } // namespace
+
+bool os_thread_outcome::cancel() {
+    std::shared_ptr<loop_mailbox> mailbox;
+    runtime* rt;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (state_ != state::running) return false;
+        if (cancel_requested_) return true;
+        cancel_requested_ = true;
+        mailbox = worker_mailbox_;
+        rt = worker_runtime_;
+    }
+    // The task runs in the worker's loop, so its runtime is alive there; refused (harmlessly)
+    // once that runtime has closed.
+    if (mailbox != nullptr) mailbox->post([rt]() { rt->close_all(); });
+    return true;
+}
+
+bool os_thread_outcome::attach_worker(std::shared_ptr<loop_mailbox> mailbox, runtime* rt) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    worker_mailbox_ = std::move(mailbox);
+    worker_runtime_ = rt;
+    return !cancel_requested_;
+}
 
 int os_thread_outcome::push(lua_State* L) const {
     std::lock_guard<std::mutex> lock(mutex_);

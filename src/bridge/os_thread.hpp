@@ -37,8 +37,26 @@ public:
     /// Pushes what join returns once finished: true, results... | false, err. Returns the count.
     int push(lua_State* L) const;
 
+    /**
+     * Any thread: asks the worker to stop. Its loop's light threads are killed and its objects
+     * closed from inside its loop, at the next turn of that loop (a light thread that never
+     * waits is not interrupted), and join then returns false, "cancelled". False when the
+     * thread has finished already.
+     */
+    bool cancel();
+    /// The worker, once its runtime is up: where cancel reaches it. False when a cancel came
+    /// first (the worker then stops before running its function).
+    bool attach_worker(std::shared_ptr<loop_mailbox> mailbox, runtime* rt);
+    bool cancel_requested() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return cancel_requested_;
+    }
+
 private:
     mutable std::mutex mutex_;
+    std::shared_ptr<loop_mailbox> worker_mailbox_;
+    runtime* worker_runtime_ = nullptr; // used only by a task run in its own loop
+    bool cancel_requested_ = false;
     state state_ = state::running;
     std::string payload_;
     codec_refs refs_; // the channels the results name

@@ -9,6 +9,7 @@
 #include "sched/runtime.hpp"
 
 #include <exception>
+#include <thread>
 
 namespace lasio {
 
@@ -89,6 +90,12 @@ int l_status(lua_State* L) {
     return 1;
 }
 
+/// th:cancel() -> true when asked (the thread was running), false when it had finished
+int l_cancel(lua_State* L) {
+    lua_pushboolean(L, check_handle(L, 1).outcome->cancel());
+    return 1;
+}
+
 int l_tostring(lua_State* L) {
     lua_pushfstring(L, "asio.os_thread: %p", lua_touserdata(L, 1));
     return 1;
@@ -143,6 +150,13 @@ int l_codec_roundtrip(lua_State* L) {
     return decode_values(L, std::string_view(s, len), &refs);
 }
 
+/// asio.cpu_count() -> the number of cores (hardware threads) the OS reports, at least 1
+int l_cpu_count(lua_State* L) {
+    unsigned n = std::thread::hardware_concurrency();
+    lua_pushinteger(L, n == 0 ? 1 : static_cast<lua_Integer>(n));
+    return 1;
+}
+
 /// asio.core._os_threads() -> worker OS threads of the process not yet finished
 int l_os_threads(lua_State* L) {
     lua_pushinteger(L, static_cast<lua_Integer>(live_os_threads()));
@@ -152,6 +166,7 @@ int l_os_threads(lua_State* L) {
 const luaL_Reg handle_methods[] = {
     {"join", l_join},
     {"status", l_status},
+    {"cancel", l_cancel},
     {"__tostring", l_tostring},
     {"__gc", l_gc},
     {nullptr, nullptr},
@@ -163,6 +178,7 @@ const luaL_Reg functions[] = {
     {"_codec_decode", l_codec_decode},
     {"_codec_roundtrip", l_codec_roundtrip},
     {"_os_threads", l_os_threads},
+    {"cpu_count", l_cpu_count},
     {nullptr, nullptr},
 };
 

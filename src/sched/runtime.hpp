@@ -299,6 +299,9 @@ private:
      * for one handler, until should_leave() or, with a time limit, until it.
      */
     void run_batches(const steady_clock::time_point* until);
+    /// Before a blocking wait while a light thread waits on another OS thread: watches the
+    /// mailbox for a few microseconds; true when a task arrived meanwhile.
+    bool spin_for_mailbox(const steady_clock::time_point* until);
     void queue_first_resume(int anchor);
     /// Gives a record to every thread still queued for its first resume.
     void promote_unstarted();
@@ -362,6 +365,8 @@ private:
     bool closing_ = false;
     bool drain_posted_ = false;
     bool in_loop_ = false;
+    std::int64_t spin_budget_ns_ = 8000; // see spin_for_mailbox
+    unsigned spin_skips_ = 0;
     bool stop_requested_ = false;
     bool wake_requested_ = false; // by the mailbox; ends the next (or running) wait
     /// How the io_context is being run (poll: one batch; wait: for one handler).

@@ -4,6 +4,7 @@
 #include "sched/runtime.hpp"
 
 #include <algorithm>
+#include <thread>
 
 namespace lasio {
 
@@ -27,6 +28,15 @@ struct scoped_set {
     scoped_set(T& v, T value) : var(v), old(v) { var = value; }
     ~scoped_set() { var = old; }
 };
+
+/// A hint to the core that this is a spin-wait (lets a sibling hyper-thread run, saves power).
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield");
+#endif
+}
 
 } // namespace
 
@@ -76,10 +86,44 @@ void runtime::run_batches(const steady_clock::time_point* until) {
         std::size_t n = poll_ready();
         if (should_leave() || (until != nullptr && steady_clock::now() >= *until)) return;
         if (n != 0) continue;
+        if (remote_waits_ != 0 && spin_for_mailbox(until)) continue;
         // Nothing ready, work left: wait for one handler, whatever its kind. A work guard keeps
         // the io_context from running out of work (and stopping) meanwhile.
         scoped_set<loop_mode> mode(mode_, loop_mode::wait);
         if ((until != nullptr ? io_->run_one_until(*until) : io_->run_one()) == 0) return;
+    }
+}
+
+bool runtime::spin_for_mailbox(const steady_clock::time_point* until) {
+    // A light thread waits on another OS thread (a shared channel, a join, an offload), and
+    // nothing else is ready. The answer usually comes within microseconds when the other thread
+    // is busy on another core: watching the mailbox for a moment catches it without the two
+    // system calls and the sleep-and-wake of a blocking wait, which cost a cross-state round
+    // trip most of its time. The time spent adapts: it doubles after a spin that caught a task
+    // and halves after one that did not, down to nothing (then a short probe every 32 waits),
+    // so a loop whose answers come slowly, or a machine with more busy threads than cores (the
+    // other thread is not running, and spinning only keeps it off the core), stops spinning.
+    // Never on one core.
+    static const bool several_cores = std::thread::hardware_concurrency() > 1;
+    if (!several_cores) return false;
+    constexpr std::int64_t max_spin_ns = 50000, probe_ns = 4000;
+    std::int64_t budget = spin_budget_ns_;
+    if (budget == 0) {
+        if ((++spin_skips_ & 31) != 0) return false;
+        budget = probe_ns;
+    }
+    auto stop_at = steady_clock::now() + std::chrono::nanoseconds(budget);
+    if (until != nullptr && *until < stop_at) stop_at = *until;
+    for (unsigned i = 1;; ++i) {
+        if (mailbox_->busy()) {
+            spin_budget_ns_ = std::min(max_spin_ns, budget * 2 + 1000);
+            return true;
+        }
+        cpu_relax();
+        if ((i & 31) == 0 && steady_clock::now() >= stop_at) {
+            spin_budget_ns_ = budget / 2 < 1000 ? 0 : budget / 2;
+            return false;
+        }
     }
 }
 
