@@ -55,7 +55,7 @@ describe("asio.offload", function()
     end)
   end)
 
-  it("a job that blocks its worker leaves the caller's loop serving: 100 pings answered first", function()
+  it("a job that blocks its worker leaves the caller's loop serving: 100 pings answered first #subprocess", function()
     -- The job reads a pipe that this state writes only after its other light thread has
     -- answered 100 pings over TCP: no timing is involved, only the order of events.
     run(function()

@@ -126,7 +126,7 @@ fi
 # specs that start child processes (tagged subprocess) run on the other builds only.
 if build_variant tsan -DLASIO_TSAN=ON; then
   tsan=$(g++ -print-file-name=libtsan.so.2)
-  SPECS="spec/threads_os_spec.lua spec/shared_channel_spec.lua spec/value_codec_spec.lua" \
+  SPECS="spec/threads_os_spec.lua spec/shared_channel_spec.lua spec/offload_spec.lua spec/multicore_spec.lua spec/value_codec_spec.lua" \
     BUSTED_ARGS="--ignore-lua --exclude-tags=subprocess" \
     run_specs tsan tsan LD_PRELOAD="$tsan" TSAN_OPTIONS=halt_on_error=0
 else
