@@ -26,7 +26,7 @@ struct worker_result {
 };
 
 struct boot_args {
-    const os_thread_start* start;
+    os_thread_start* start;
     worker_result* result;
     os_thread_outcome* outcome;
 };
@@ -89,7 +89,7 @@ std::atomic<lua_CFunction> state_preload{nullptr};
 /// thread and runs the loop until it has no work left.
 int l_boot(lua_State* L) {
     auto* b = static_cast<boot_args*>(lua_touserdata(L, 1));
-    const os_thread_start& s = *b->start;
+    os_thread_start& s = *b->start;
     lua_settop(L, 0);
     luaL_openlibs(L);
     lua_getglobal(L, "package");
@@ -139,13 +139,15 @@ int l_boot(lua_State* L) {
     lua_getfield(L, 1, "spawn_light_thread");
     lua_insert(L, 2); // stack: asio spawn body
     int nargs = decode_values(L, s.args, &s.refs);
+    // The channels are this state's handles now: no longer in flight (see shared_channel).
+    s.refs.clear();
     lua_call(L, nargs + 1, 0);
     lua_getfield(L, 1, "run");
     lua_call(L, 0, 0);
     return 0;
 }
 
-void run_worker(const os_thread_start& start, worker_result& r, os_thread_outcome& outcome) {
+void run_worker(os_thread_start& start, worker_result& r, os_thread_outcome& outcome) {
     lua_State* L = luaL_newstate(); // its own allocator: nothing shared with the caller's state
     if (L == nullptr) {
         r.failed = true;
@@ -168,7 +170,7 @@ void run_worker(const os_thread_start& start, worker_result& r, os_thread_outcom
     lua_close(L);
 }
 
-void worker_main(const os_thread_start& start, const std::shared_ptr<os_thread_outcome>& outcome,
+void worker_main(os_thread_start& start, const std::shared_ptr<os_thread_outcome>& outcome,
                  const remote_signal& done) {
     worker_result r;
     try {

@@ -52,12 +52,23 @@ function M.install(asio, W)
     W.unwatch(th)
   end
 
+  -- Each light thread's waiter and watch record, made on its first wait and kept while the
+  -- thread lives (weak keys): a thread that waits often allocates nothing per wait.
+  local kits = setmetatable({}, { __mode = 'k' })
+  local function kit_of(th)
+    local kit = kits[th]
+    if kit then return kit.wt, kit.w end
+    local wt = new_waiter()
+    local w = { active = true, tickets = NO_TICKETS, on_kill = function() wt:disarm() end }
+    kits[th] = { wt = wt, w = w }
+    return wt, w
+  end
+
   -- One blocking operation on one channel: tries, arms, parks, tries again until done.
   local function wait_for(self, op, fname, timeout, v)
     local th = W.me(fname)
     local deadline = timeout and now() + timeout
-    local wt = new_waiter()
-    local w = { active = true, tickets = NO_TICKETS, on_kill = function() wt:disarm() end }
+    local wt, w = kit_of(th)
     while true do
       local left = deadline and math_max(0, deadline - now())
       if left == 0 then return nil, 'timeout' end
