@@ -123,3 +123,14 @@ describe("asio.offload", function()
     raises("option 'size' must be an integer from 1 to 4096", asio.offload_pool, { size = 0 })
   end)
 end)
+
+describe("asio.offload when its state closes", function()
+  it("the workers finish the job they run, take no other, and end #subprocess", function()
+    local env = os.getenv('ASIO_SANITIZE') and 'ASAN_OPTIONS=detect_leaks=1 ' or ''
+    local here = debug.getinfo(1, 'S').source:match('^@(.*)spec/offload_spec%.lua$') or './'
+    local out = io.popen(env .. 'luajit ' .. here .. 'spec/scripts/offload_close.lua 2>&1')
+    local text = out:read('*a')
+    out:close()
+    assert.truthy(text:find('offload_close: ok', 1, true), text)
+  end)
+end)

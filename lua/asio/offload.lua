@@ -45,9 +45,8 @@ function M.install(asio)
     for i = 1, size do threads[i] = asio.thread('asio.offload.worker', jobs) end
     -- Closing this state closes the queue: the workers finish the job they run and end. The
     -- workers hold the queue too, so it would not close itself.
-    local guard = newproxy(true)
-    getmetatable(guard).__gc = function() jobs:close() end
-    pool = { jobs = jobs, threads = threads, guard = guard }
+    jobs:_close_with_state()
+    pool = { jobs = jobs, threads = threads }
   end
 
   -- The name package.loaded knows v by, if any: such an upvalue is required again over there.

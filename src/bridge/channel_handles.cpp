@@ -22,11 +22,19 @@ char membership_key; // the state_channels userdata
  * state that sent it there).
  */
 struct state_channels {
-    std::unordered_map<const shared_channel*, std::weak_ptr<shared_channel>> held;
+    struct holding {
+        std::weak_ptr<shared_channel> ch;
+        bool close_at_end = false; // see close_with_state
+    };
+    std::unordered_map<const shared_channel*, holding> held;
 
     ~state_channels() {
-        for (auto& entry : held)
-            if (std::shared_ptr<shared_channel> ch = entry.second.lock()) ch->leave_state(nullptr);
+        for (auto& entry : held) {
+            std::shared_ptr<shared_channel> ch = entry.second.ch.lock();
+            if (ch == nullptr) continue;
+            if (entry.second.close_at_end) ch->close(nullptr);
+            ch->leave_state(nullptr);
+        }
     }
 };
 
@@ -77,12 +85,13 @@ bool join(lua_State* L, const std::shared_ptr<shared_channel>& ch) {
     state_channels& s = membership(L);
     try {
         auto it = s.held.find(ch.get());
-        if (it != s.held.end() && !it->second.expired()) return true;
-        s.held[ch.get()] = ch; // an expired entry there named a freed channel at the same address
+        if (it != s.held.end() && !it->second.ch.expired()) return true;
+        // An expired entry there named a freed channel at the same address.
+        s.held[ch.get()] = state_channels::holding{ch, false};
         // Pruning now and then keeps a state that sees many short-lived channels small.
         if (s.held.size() > 64 && s.held.size() % 64 == 0) {
             for (auto i = s.held.begin(); i != s.held.end();)
-                i = i->second.expired() ? s.held.erase(i) : std::next(i);
+                i = i->second.ch.expired() ? s.held.erase(i) : std::next(i);
         }
     } catch (...) {
         return false;
@@ -92,6 +101,12 @@ bool join(lua_State* L, const std::shared_ptr<shared_channel>& ch) {
 }
 
 } // namespace
+
+void close_with_state(lua_State* L, const std::shared_ptr<shared_channel>& ch) {
+    state_channels& s = membership(L);
+    auto it = s.held.find(ch.get());
+    if (it != s.held.end() && it->second.ch.lock() == ch) it->second.close_at_end = true;
+}
 
 std::shared_ptr<shared_channel> channel_of(lua_State* L, int idx) {
     auto* h = static_cast<channel_handle*>(test_userdata(L, idx, shared_channel_metatable));

@@ -29,4 +29,11 @@ std::shared_ptr<shared_channel> channel_of(lua_State* L, int idx);
  */
 void push_channel_handle(lua_State* L, const std::shared_ptr<shared_channel>& ch);
 
+/**
+ * Makes the end of L (lua_close) close ch, as well as leave it: for a channel that L's helpers
+ * in other states wait on (the offload pool's queue), which would otherwise stay open between
+ * them. ch must be held by L (L has a handle of it).
+ */
+void close_with_state(lua_State* L, const std::shared_ptr<shared_channel>& ch);
+
 } // namespace lasio

@@ -131,6 +131,12 @@ int l_close(lua_State* L) {
     return 1;
 }
 
+/// ch:_close_with_state(): this state's end closes the channel (the offload pool's queue)
+int l_close_with_state(lua_State* L) {
+    close_with_state(L, check_channel_ptr(L, 1));
+    return 0;
+}
+
 int l_len(lua_State* L) {
     lua_pushinteger(L, static_cast<lua_Integer>(check_channel(L, 1).size()));
     return 1;
@@ -245,6 +251,7 @@ const luaL_Reg channel_methods[] = {
     {"is_closed", l_is_closed},
     {"_try_send", l_try_send},
     {"_try_recv", l_try_recv},
+    {"_close_with_state", l_close_with_state},
     {"__len", l_len},
     {"__eq", l_eq},
     {"__tostring", l_tostring},
