@@ -25,8 +25,8 @@ local function byte_range(value, size)
     first, last = math.max(0, size - n), size - 1
   else
     first = tonumber(a)
+    if b ~= '' and tonumber(b) < first then return nil end
     last = b == '' and size - 1 or math.min(tonumber(b), size - 1)
-    if last < first and b ~= '' then return nil end
   end
   if first >= size or size == 0 then return false end
   return first, last

@@ -25,6 +25,13 @@ function R:set_header(name, value)
   self.headers[name] = value
 end
 
+-- Header names as they are usually spelled (content-type → Content-Type), made once per name.
+local canonical = setmetatable({}, { __index = function(t, k)
+  local v = k:gsub('^%l', string.upper):gsub('%-%l', string.upper)
+  t[k] = v
+  return v
+end })
+
 local function no_body_status(s) return s < 200 or s == 204 or s == 304 end
 
 -- The head: status line, the handler's headers and ours, as one string.
@@ -39,12 +46,12 @@ local function head(self, length, chunked)
         for i = 1, #v do
           local vi = tostring(v[i])
           check_field(k, vi, 'response')
-          t[n + 1], t[n + 2], t[n + 3], t[n + 4] = k, ': ', vi, '\r\n'
+          t[n + 1], t[n + 2], t[n + 3], t[n + 4] = canonical[k], ': ', vi, '\r\n'
           n = n + 4
         end
       else
         check_field(k, v, 'response')
-        t[n + 1], t[n + 2], t[n + 3], t[n + 4] = k, ': ', v, '\r\n'
+        t[n + 1], t[n + 2], t[n + 3], t[n + 4] = canonical[k], ': ', v, '\r\n'
         n = n + 4
       end
     end
