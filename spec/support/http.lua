@@ -30,7 +30,8 @@ end
 
 --- Runs a shell command without holding this loop (from a light thread): stdout, status.
 function M.sh(cmd, timeout)
-  local th = assert(asio.thread(shell, 'timeout ' .. (timeout or 20) .. ' ' .. cmd))
+  -- Without the sanitizer build's LD_PRELOAD: curl and nginx are not under test.
+  local th = assert(asio.thread(shell, 'env -u LD_PRELOAD timeout ' .. (timeout or 20) .. ' ' .. cmd))
   local ok, out, rc = th:join((timeout or 20) + 5)
   assert(ok, 'shell command did not finish: ' .. cmd)
   return out, rc
@@ -76,7 +77,8 @@ end
 -- is needed by anybody (nginx forks into the background).
 function M.nginx(servers, files)
   local dir = assert(io.popen('mktemp -d /tmp/lasio-nginx-XXXXXX')):read('*l')
-  os.execute('mkdir -p ' .. dir .. '/www ' .. dir .. '/tmp')
+  -- nginx's worker may run as another user (nobody, when the tests run as root).
+  os.execute('mkdir -p ' .. dir .. '/www ' .. dir .. '/tmp && chmod 755 ' .. dir)
   for name, content in pairs(files or {}) do
     local f = assert(io.open(dir .. '/www/' .. name, 'wb'))
     f:write(content)
@@ -98,7 +100,7 @@ http {
   local f = assert(io.open(dir .. '/nginx.conf', 'w'))
   f:write(conf)
   f:close()
-  local ok = os.execute('nginx -p ' .. dir .. ' -c ' .. dir .. '/nginx.conf -e ' .. dir .. '/error.log >/dev/null 2>&1')
+  local ok = os.execute('env -u LD_PRELOAD nginx -p ' .. dir .. ' -c ' .. dir .. '/nginx.conf -e ' .. dir .. '/error.log >/dev/null 2>&1')
   assert(ok == 0 or ok == true, 'nginx did not start: ' .. (io.open(dir .. '/error.log') or io.open('/dev/null')):read('*a'))
   local function stop()
     os.execute('kill $(cat ' .. dir .. '/nginx.pid) 2>/dev/null; sleep 0.2; rm -rf ' .. dir)
