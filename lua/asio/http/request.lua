@@ -6,7 +6,7 @@ local util = require 'asio.http.util'
 local wire = require 'asio.http.wire'
 
 local now = asio.now
-local rawget, rawset = rawget, rawset
+local rawget, rawset, find, sub = rawget, rawset, string.find, string.sub
 
 local R = {}
 
@@ -25,8 +25,10 @@ local mt = {
 
 --- A request over the connection state st (see server.lua).
 function R.new(st, method, target, version, headers, repeats)
-  local path, q = target:match('^([^?]*)%??(.*)$')
-  if path:find('%', 1, true) then path = util.unescape(path) end
+  local path, q = target, ''
+  local at = find(target, '?', 1, true)
+  if at then path, q = sub(target, 1, at - 1), sub(target, at + 1) end
+  if find(path, '%', 1, true) then path = util.unescape(path) end
   return setmetatable({
     method = method, target = target, path = path, query_string = q, version = version,
     headers = setmetatable(headers, util.headers_mt), params = nil, _repeats = repeats, _st = st,

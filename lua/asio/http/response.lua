@@ -6,14 +6,14 @@ local asio = require 'asio'
 local util = require 'asio.http.util'
 
 local format, concat, tostring, type, pairs = string.format, table.concat, tostring, type, pairs
-local check_field, reasons, date = util.check_field, util.reasons, util.date
+local check_field, reasons, date, headers_mt = util.check_field, util.reasons, util.date, util.headers_mt
 
 local R = {}
 R.__index = R
 
 --- A response to req over the connection state st.
 function R.new(st, req)
-  return setmetatable({ status = 200, headers = util.headers(), _st = st, _req = req,
+  return setmetatable({ status = 200, headers = setmetatable({}, headers_mt), _st = st, _req = req,
     started = false, finished = false }, R)
 end
 
