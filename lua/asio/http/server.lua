@@ -45,8 +45,12 @@ local function refuse(st, status)
   conn:write { 'HTTP/1.1 ', status, ' ', reason, '\r\nDate: ', util.date(),
     '\r\nContent-Type: text/plain\r\nContent-Length: ', #body, '\r\nConnection: close\r\n\r\n', body }
   conn:shutdown('send')
-  local drained = 0
+  -- Bounded in bytes and in time: a client trickling bytes cannot hold the light thread.
+  local drained, deadline = 0, now() + 2
   while drained < 1024 * 1024 do
+    local left = deadline - now()
+    if left <= 0 then break end
+    conn:settimeouts(nil, 5, left)
     local data = conn:read_some()
     if not data then break end
     drained = drained + #data
