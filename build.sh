@@ -43,7 +43,7 @@ case "$cmd" in
       --seconds "${2:-600}" --record
     ;;
   bench)
-    need_packages
+    need_packages bench
     build_variant release || { echo "build of release failed" >&2; exit 1; }
     stage_release
     exec bash bench/run.sh

@@ -22,8 +22,18 @@ need_packages() {
     # The router spec sets up a REDIRECT rule in a network namespace of its own.
     command -v iptables >/dev/null || missing+=(iptables)
     command -v ip >/dev/null || missing+=(iproute2)
+    # asio.http's specs: curl against the server, the client against nginx.
+    command -v curl >/dev/null || missing+=(curl)
+    command -v nginx >/dev/null || missing+=(nginx)
     # The compile-only check that src/ still builds for Windows.
     command -v x86_64-w64-mingw32-g++-posix >/dev/null || missing+=(g++-mingw-w64-x86-64)
+  fi
+  if [ "${1:-}" = bench ]; then
+    # asio.http's benchmark: wrk, lua-http (under LuaJIT), nginx (+ its Lua module, unpacked
+    # privately by bench/http/run.sh).
+    command -v wrk >/dev/null || missing+=(wrk)
+    command -v nginx >/dev/null || missing+=(nginx)
+    [ -f /usr/share/lua/5.1/http/server.lua ] || missing+=(lua-http)
   fi
   [ ${#missing[@]} -eq 0 ] && return 0
   if ! command -v apt-get >/dev/null; then
