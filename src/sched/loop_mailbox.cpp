@@ -21,7 +21,10 @@ bool loop_mailbox::enqueue(task* fn, bool wake) {
         // One handler per batch: a thread posting a million tasks costs the loop one handler
         // per turn, not a million.
         if (!posted_.load(std::memory_order_relaxed)) {
-            net::post(*io_, [self = shared_from_this()] { self->deliver(); });
+            // A loop watching for us (spin_for_mailbox) takes the batch itself: no handler to
+            // post, no reactor to interrupt.
+            if (spinning_.load(std::memory_order_acquire)) direct_ = true;
+            else net::post(*io_, [self = shared_from_this()] { self->deliver(); });
             posted_.store(true, std::memory_order_release);
         }
     } catch (...) { // no memory: the task is not queued
@@ -73,6 +76,14 @@ void loop_mailbox::deliver() {
     if (polling) rt->hold_mailbox();
 }
 
+bool loop_mailbox::end_spin() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    spinning_.store(false, std::memory_order_release);
+    bool direct = direct_;
+    direct_ = false;
+    return direct;
+}
+
 void loop_mailbox::repost_after_poll() {
     std::lock_guard<std::mutex> lock(mutex_);
     if (io_ == nullptr) return;
@@ -94,6 +105,7 @@ void loop_mailbox::close() {
     io_ = nullptr;
     dropped.swap(queued_);
     wake_ = false;
+    direct_ = false;
     posted_.store(false, std::memory_order_release);
 }
 

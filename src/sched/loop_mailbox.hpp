@@ -61,11 +61,18 @@ public:
     void close();
     /// At the end of a poll that ran a batch: posts the handler for the tasks queued since.
     void repost_after_poll();
+    /**
+     * Around a spin-wait of the loop (runtime::spin_for_mailbox): while spinning, a post
+     * queues its task without posting a handler; end_spin returns whether it did, and then the
+     * loop runs the batch itself (deliver()) outside any handler.
+     */
+    void begin_spin() { spinning_.store(true, std::memory_order_seq_cst); }
+    bool end_spin();
+    /// Runs the tasks queued so far (the handler's body; also called directly after end_spin).
+    void deliver();
 
 private:
     bool enqueue(task* fn, bool wake);
-    /// The handler posted into the loop: runs the tasks queued so far, then hands on a wake-up.
-    void deliver();
 
     mutable std::mutex mutex_;
     runtime* rt_;                      // guarded by mutex_; null once closed
@@ -73,6 +80,8 @@ private:
     std::vector<task> queued_;         // guarded by mutex_
     bool wake_ = false;                // guarded by mutex_
     std::atomic<bool> posted_{false};  // deliver is queued in the io_context (written under mutex_)
+    std::atomic<bool> spinning_{false}; // the loop spin-waits for a post (written by it only)
+    bool direct_ = false;              // guarded by mutex_: posted while spinning, no handler
     std::vector<task> running_;        // the loop's thread only: the batch deliver runs
 };
 

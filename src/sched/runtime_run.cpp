@@ -114,17 +114,22 @@ bool runtime::spin_for_mailbox(const steady_clock::time_point* until) {
     }
     auto stop_at = steady_clock::now() + std::chrono::nanoseconds(budget);
     if (until != nullptr && *until < stop_at) stop_at = *until;
+    mailbox_->begin_spin();
     for (unsigned i = 1;; ++i) {
         if (mailbox_->busy()) {
             spin_budget_ns_ = std::min(max_spin_ns, budget * 2 + 1000);
-            return true;
+            break;
         }
         cpu_relax();
         if ((i & 31) == 0 && steady_clock::now() >= stop_at) {
             spin_budget_ns_ = budget / 2 < 1000 ? 0 : budget / 2;
-            return false;
+            break;
         }
     }
+    // A post that came while spinning queued its task without a handler: run it here.
+    if (!mailbox_->end_spin()) return mailbox_->busy();
+    mailbox_->deliver();
+    return true;
 }
 
 void runtime::run() {
