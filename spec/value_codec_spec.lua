@@ -79,6 +79,14 @@ describe("the value codec", function()
     if ok then refused('args[1]: cannot copy a cdata to another state', ffi.new('int[1]')) end
   end)
 
+  it("sends shared channels by reference, and refuses them where no reference can go", function()
+    local ch = asio.shared_channel(2)
+    local a, t = roundtrip(ch, { list = { ch } })
+    assert.is_true(rawequal(ch, a))
+    assert.is_true(rawequal(ch, t.list[1]))
+    refused("args[1]: cannot copy a userdata to another state", ch) -- a plain buffer has no references
+  end)
+
   it("refuses a cycle, naming where it closes", function()
     local t = { a = { b = {} } }
     t.a.b.back = t
@@ -127,12 +135,16 @@ describe("the value codec", function()
       function() return rand(1000000) / 7 - 5000 end, function() return -0.0 end,
       function() return 2 ^ rand(60) end, function() return math.huge * (rand(2) * 2 - 1) end,
       function() local t = {}; for i = 1, rand(20) do t[i] = string.char(rand(256)) end return table.concat(t) end }
-    local function gen(depth)
-      if depth > 4 or rand(3) == 0 then return atoms[rand(#atoms) + 1]() end
+    -- Shared channels go by reference: they come back as the same handles.
+    local channels = { asio.shared_channel(1), asio.shared_channel(0) }
+    atoms[#atoms + 1] = function() return channels[rand(2) + 1] end
+    -- plain: no channels (for buffers encoded without references)
+    local function gen(depth, plain)
+      if depth > 4 or rand(3) == 0 then return atoms[rand(#atoms - (plain and 1 or 0)) + 1]() end
       local t = {}
       for _ = 1, rand(6) do
         local k = rand(3) == 0 and rand(10) + 1 or (rand(2) == 0 and ('k' .. rand(10)) or rand(2) == 0)
-        t[k] = gen(depth + 1)
+        t[k] = gen(depth + 1, plain)
       end
       return t
     end
@@ -157,7 +169,7 @@ describe("the value codec", function()
         check(table.concat(t))
       end
       for _ = 1, 1000 do
-        local good = encode(gen(0), gen(0))
+        local good = encode(gen(0, true), gen(0, true))
         local at = rand(#good) + 1
         check(good:sub(1, at - 1) .. string.char(rand(256)) .. good:sub(at + 1)) -- one byte changed
         check(good:sub(1, rand(#good)))                                          -- cut short
