@@ -328,3 +328,35 @@ describe("th:cancel()", function()
     end)
   end)
 end)
+
+describe("modules in new states", function()
+  it("are loaded from bytecode compiled once, yet follow changes to their files and keep their names in tracebacks #subprocess", function()
+    run(function()
+      local dir = os.tmpname()
+      os.remove(dir)
+      assert(os.execute('mkdir -p ' .. dir) == 0)
+      local saved = package.path
+      package.path = dir .. '/?.lua;' .. package.path
+      local function write(text)
+        local f = assert(io.open(dir .. '/lasio_cached_mod.lua', 'w'))
+        f:write(text)
+        f:close()
+      end
+      local function use()
+        return asio.thread(function() return require('lasio_cached_mod').value() end):join()
+      end
+      write('return { value = function() return "first" end }\n')
+      assert.same({ true, 'first' }, { use() })
+      assert.same({ true, 'first' }, { use() })           -- from the cache
+      write('return { value = function() return "second, longer" end }\n')
+      assert.same({ true, 'second, longer' }, { use() })  -- the file changed: compiled again
+      write('return { value = function()\n  error("from the module")\nend }\n')
+      local ok, err = use()
+      assert.is_false(ok)
+      assert.truthy(err:find('lasio_cached_mod.lua:2: from the module', 1, true), err)
+      package.path = saved
+      os.remove(dir .. '/lasio_cached_mod.lua')
+      os.remove(dir)
+    end)
+  end)
+end)

@@ -3,6 +3,7 @@
 #include "bridge/os_thread.hpp"
 
 #include "base/lua_bridge.hpp"
+#include "bridge/module_cache.hpp"
 #include "bridge/value_codec.hpp"
 #include "sched/loop_mailbox.hpp"
 #include "sched/runtime.hpp"
@@ -98,6 +99,7 @@ int l_boot(lua_State* L) {
     lua_pushlstring(L, s.cpath.data(), s.cpath.size());
     lua_setfield(L, -2, "cpath");
     lua_pop(L, 1);
+    install_module_cache(L);
     if (lua_CFunction preload = state_preload.load(std::memory_order_acquire)) {
         preload(L);
         lua_settop(L, 0);
