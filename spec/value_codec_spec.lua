@@ -103,7 +103,7 @@ describe("the value codec", function()
     assert.is_table(roundtrip(deep))    -- 100 levels: the limit
     t.x = {}
     refused('cannot be copied', deep)    -- 101
-    local ok, err = pcall(decode, ('\5\0'):rep(100000))
+    local ok, err = pcall(decode, ('\5\0\0'):rep(100000))
     assert.is_false(ok)
     assert.truthy(err:find('malformed value buffer (tables nested too deep)', 1, true), err)
   end)
@@ -112,9 +112,10 @@ describe("the value codec", function()
     local cases = {
       { '\9', 'unknown tag' }, { '\6', 'end of a table outside one' }, { '\3\0\0', 'truncated number' },
       { '\4\5ab', 'string longer than the buffer' }, { '\4', 'truncated length' },
-      { '\4' .. ('\255'):rep(11), 'length too long' }, { '\5\0\4\1a', 'truncated' },
-      { '\5\0\0\1\6', 'bad key type' }, { '\5\0\3\0\0\0\0\0\0\248\127\1\6', 'nan key' },
-      { '\5\0\5\0\6\1\6', 'bad key type' }, { '\5\0', 'truncated table' },
+      { '\4' .. ('\255'):rep(11), 'length too long' }, { '\5\0\0\4\1a', 'truncated' },
+      { '\5\0\0\0\1\6', 'bad key type' }, { '\5\0\0\3\0\0\0\0\0\0\248\127\1\6', 'nan key' },
+      { '\5\0\0\5\0\0\6\1\6', 'bad key type' }, { '\5\0\0', 'truncated table' },
+      { '\7\0', 'channel reference out of range' },
     }
     for _, c in ipairs(cases) do
       local ok, err = pcall(decode, c[1])

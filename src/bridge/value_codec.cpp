@@ -4,6 +4,8 @@
 
 #include "bridge/channel_handles.hpp"
 
+#include <boost/container/small_vector.hpp>
+
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -16,7 +18,8 @@ namespace lasio {
 namespace {
 
 // One tag byte per value. Numbers are the 8 bytes of the double in this machine's order: the
-// buffer never leaves the process. A table is its array-size hint, its key/value pairs, t_end.
+// buffer never leaves the process. A table is its array and hash size hints, its key/value
+// pairs, t_end.
 // A channel is its index in the buffer's refs.
 enum tag : unsigned char { t_nil, t_false, t_true, t_number, t_string, t_table, t_end, t_channel };
 
@@ -142,7 +145,16 @@ private:
         if (!lua_checkstack(L_, 4)) return fail("tables nested too deep to copy");
         tables_.push_back(self);
         out_.push_back(static_cast<char>(t_table));
-        put_varint(out_, lua_objlen(L_, idx));
+        // Sizes for the decoder's lua_createtable: a table filled key by key from empty is
+        // rehashed at every power of two. Counting first costs one lua_next per entry.
+        std::size_t array_size = lua_objlen(L_, idx), entries = 0;
+        lua_pushnil(L_);
+        while (lua_next(L_, idx) != 0) {
+            lua_pop(L_, 1);
+            ++entries;
+        }
+        put_varint(out_, array_size);
+        put_varint(out_, entries > array_size ? entries - array_size : 0);
         lua_pushnil(L_);
         while (lua_next(L_, idx) != 0) {
             int key = lua_gettop(L_) - 1; // stack: ... key value
@@ -177,8 +189,9 @@ private:
     std::string& error_;
     codec_refs* refs_;
     const std::string* root_ = nullptr;
-    std::vector<int> keys_;           // stack indices of the keys leading to the current value
-    std::vector<const void*> tables_; // the tables being encoded, outermost first
+    // Inline for the usual shallow values: a message should cost no allocation but its buffer.
+    boost::container::small_vector<int, 8> keys_;           // stack indices of the keys to here
+    boost::container::small_vector<const void*, 8> tables_; // the tables being encoded, outermost first
 };
 
 class decoder {
@@ -258,10 +271,12 @@ private:
 
     void table() {
         if (++depth_ > codec_max_depth) malformed("tables nested too deep");
-        std::uint64_t hint = varint();
-        // A hint is only a hint: each entry takes at least two bytes, so no more than that.
-        if (hint > left() / 2) hint = left() / 2;
-        lua_createtable(L_, static_cast<int>(hint), 0);
+        std::uint64_t array_hint = varint();
+        std::uint64_t hash_hint = varint();
+        // Hints are only hints: each entry takes at least two bytes, so no more than that.
+        if (array_hint > left() / 2) array_hint = left() / 2;
+        if (hash_hint > left() / 2) hash_hint = left() / 2;
+        lua_createtable(L_, static_cast<int>(array_hint), static_cast<int>(hash_hint));
         for (;;) {
             if (p_ == end_) malformed("truncated table");
             if (*p_ == t_end) {
