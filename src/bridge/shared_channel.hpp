@@ -75,7 +75,8 @@ public:
     static constexpr std::size_t unbounded = std::numeric_limits<std::size_t>::max();
     enum class result : unsigned char { done, closed, would_wait };
 
-    explicit shared_channel(std::size_t capacity) : capacity_(capacity) {}
+    explicit shared_channel(std::size_t capacity) : capacity_(capacity) { ++live_count_; }
+    ~shared_channel() { --live_count_; }
     shared_channel(const shared_channel&) = delete;
     shared_channel& operator=(const shared_channel&) = delete;
 
@@ -94,6 +95,8 @@ public:
     std::size_t capacity() const { return capacity_; }
     /// Live states holding the channel (for tostring and specs).
     int members() const;
+    /// Channels not freed yet, in the whole process (for specs: the last reference frees).
+    static long live_count() { return live_count_.load(); }
 
     /// A state starts holding the channel (its first handle of it).
     void join_state(runtime* caller);
@@ -132,6 +135,7 @@ private:
     static void wake(const wake_note& note, runtime* caller);
     static void wake_all(const std::vector<wake_note>& notes, runtime* caller);
 
+    static inline std::atomic<long> live_count_{0};
     const std::size_t capacity_;
     mutable std::mutex mutex_;
     std::deque<channel_message> buffer_;

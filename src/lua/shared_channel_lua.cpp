@@ -273,8 +273,15 @@ int l_methods(lua_State* L) {
     return 1;
 }
 
+/// asio._shared_channels() -> channels not freed yet, process-wide (for specs)
+int l_live(lua_State* L) {
+    lua_pushinteger(L, static_cast<lua_Integer>(shared_channel::live_count()));
+    return 1;
+}
+
 const luaL_Reg functions[] = {
     {"shared_channel", l_new},
+    {"_shared_channels", l_live},
     {"_sc_waiter", l_waiter},
     {"_sc_methods", l_methods},
     {nullptr, nullptr},
