@@ -2,15 +2,12 @@
 -- that asked stays parked and its loop serves everything else.
 local asio = require 'asio'
 local helpers = require 'spec.support.helpers'
+local threads = require 'spec.support.threads'
+local raises = threads.raises
 
+-- The pool's workers live as long as this state: only the body's own threads are checked.
 local function run(fn, timeout)
   helpers.run_async(fn, { timeout = timeout or 30 })
-end
-
-local function raises(pattern, fn, ...)
-  local ok, err = pcall(fn, ...)
-  assert.is_false(ok)
-  assert.truthy(tostring(err):find(pattern, 1, true), 'expected "' .. pattern .. '" in: ' .. tostring(err))
 end
 
 -- The pool is per state and starts at the first offload; one size for the whole file.
@@ -126,11 +123,6 @@ end)
 
 describe("asio.offload when its state closes", function()
   it("the workers finish the job they run, take no other, and end #subprocess", function()
-    local env = os.getenv('ASIO_SANITIZE') and 'ASAN_OPTIONS=detect_leaks=1 ' or ''
-    local here = debug.getinfo(1, 'S').source:match('^@(.*)spec/offload_spec%.lua$') or './'
-    local out = io.popen(env .. 'luajit ' .. here .. 'spec/scripts/offload_close.lua 2>&1')
-    local text = out:read('*a')
-    out:close()
-    assert.truthy(text:find('offload_close: ok', 1, true), text)
+    threads.run_script('offload_close', 'ok')
   end)
 end)

@@ -2,27 +2,8 @@
 -- light threads parked (never their loops) while they wait on another state.
 local asio = require 'asio'
 local helpers = require 'spec.support.helpers'
-
-local function threads_gone()
-  for _ = 1, 500 do
-    if asio._os_threads() == 0 then return true end
-    asio.sleep(0.01)
-  end
-  return asio._os_threads() == 0
-end
-
-local function run(fn, timeout)
-  helpers.run_async(function()
-    fn()
-    assert.is_true(threads_gone(), 'a worker OS thread is still running')
-  end, { timeout = timeout or 30 })
-end
-
-local function raises(pattern, fn, ...)
-  local ok, err = pcall(fn, ...)
-  assert.is_false(ok)
-  assert.truthy(tostring(err):find(pattern, 1, true), 'expected "' .. pattern .. '" in: ' .. tostring(err))
-end
+local threads = require 'spec.support.threads'
+local run, raises = threads.run, threads.raises
 
 describe("asio.shared_channel in one state", function()
   it("buffers up to its capacity, in FIFO order, and copies values", function()
@@ -306,11 +287,6 @@ describe("asio.shared_channel between states", function()
   end)
 
   it("lua_close of a state with light threads waiting on shared channels #subprocess", function()
-    local env = os.getenv('ASIO_SANITIZE') and 'ASAN_OPTIONS=detect_leaks=1 ' or ''
-    local here = debug.getinfo(1, 'S').source:match('^@(.*)spec/shared_channel_spec%.lua$') or './'
-    local out = io.popen(env .. 'luajit ' .. here .. 'spec/scripts/shared_channel_close.lua 2>&1')
-    local text = out:read('*a')
-    out:close()
-    assert.truthy(text:find('shared_channel_close: closed cleanly', 1, true), text)
+    threads.run_script('shared_channel_close', 'closed cleanly')
   end)
 end)

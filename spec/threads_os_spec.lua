@@ -2,28 +2,8 @@
 -- results copied, their errors and tracebacks brought back, while the caller's loop serves on.
 local asio = require 'asio'
 local helpers = require 'spec.support.helpers'
-
--- Every worker has closed its state and freed its memory (bounded: at most 500 steps).
-local function threads_gone()
-  for _ = 1, 500 do
-    if asio._os_threads() == 0 then return true end
-    asio.sleep(0.01)
-  end
-  return asio._os_threads() == 0
-end
-
-local function run(fn, opts)
-  helpers.run_async(function()
-    fn()
-    assert.is_true(threads_gone(), 'a worker OS thread is still running')
-  end, opts or { timeout = 30 })
-end
-
-local function raises(pattern, fn, ...)
-  local ok, err = pcall(fn, ...)
-  assert.is_false(ok)
-  assert.truthy(tostring(err):find(pattern, 1, true), 'expected "' .. pattern .. '" in: ' .. tostring(err))
-end
+local threads = require 'spec.support.threads'
+local run, raises = threads.run, threads.raises
 
 describe("asio.thread", function()
   it("runs fn(...) in another state and brings its results back", function()
@@ -277,12 +257,7 @@ end)
 
 describe("asio.thread when the calling state closes first", function()
   it("detaches: the worker finishes on its own, its result dropped, no crash, nothing leaked #subprocess", function()
-    local env = os.getenv('ASIO_SANITIZE') and 'ASAN_OPTIONS=detect_leaks=1 ' or ''
-    local here = debug.getinfo(1, 'S').source:match('^@(.*)spec/threads_os_spec%.lua$') or './'
-    local out = io.popen(env .. 'luajit ' .. here .. 'spec/scripts/os_thread_close.lua 2>&1')
-    local text = out:read('*a')
-    out:close()
-    assert.truthy(text:find('os_thread_close: ok', 1, true), text)
+    threads.run_script('os_thread_close', 'ok')
   end)
 end)
 

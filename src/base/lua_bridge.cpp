@@ -172,4 +172,22 @@ std::optional<std::string> opt_string_field(lua_State* L, int idx, const char* k
     return v;
 }
 
+namespace {
+int append_to_string(lua_State*, const void* p, std::size_t size, void* ud) {
+    try {
+        static_cast<std::string*>(ud)->append(static_cast<const char*>(p), size);
+        return 0;
+    } catch (...) {
+        return 1;
+    }
+}
+} // namespace
+
+bool dump_function(lua_State* L, int idx, std::string& out) {
+    lua_pushvalue(L, idx);
+    int rc = lua_dump(L, append_to_string, &out);
+    lua_pop(L, 1);
+    return rc == 0;
+}
+
 } // namespace lasio

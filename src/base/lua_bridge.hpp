@@ -83,6 +83,10 @@ void destroy_object(lua_State* L, int idx) {
 /// must become text without a Lua allocation (a finalizer could run in one).
 int format_number(lua_Number n, char (&text)[32]);
 
+/// Appends the bytecode of the Lua function at idx to out (lua_dump); false when it cannot be
+/// dumped (a C function) or no memory was left.
+bool dump_function(lua_State* L, int idx, std::string& out);
+
 /// Optional timeout argument in seconds: nil/none means forever (returns < 0).
 double opt_timeout(lua_State* L, int idx);
 

@@ -2,6 +2,8 @@
 // Lua modules compiled once per process, shared as bytecode by the states asio.thread starts.
 #include "bridge/module_cache.hpp"
 
+#include "base/lua_bridge.hpp"
+
 #include <sys/stat.h>
 
 #include <mutex>
@@ -40,15 +42,6 @@ bool file_stamp(const char* path, long long& size, long long& mtime_ns) {
     mtime_ns = static_cast<long long>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec;
 #endif
     return true;
-}
-
-int dump_writer(lua_State*, const void* p, std::size_t size, void* ud) {
-    try {
-        static_cast<std::string*>(ud)->append(static_cast<const char*>(p), size);
-        return 0;
-    } catch (...) {
-        return 1;
-    }
 }
 
 /// Copies the cached bytecode of path, if current; false otherwise.
@@ -101,7 +94,7 @@ int l_cached_loader(lua_State* L) {
         rc = luaL_loadfile(L, path);
         if (rc == 0) {
             std::string bytecode;
-            if (lua_dump(L, dump_writer, &bytecode) == 0) {
+            if (dump_function(L, -1, bytecode)) {
                 try {
                     store(path, size, mtime_ns, std::move(bytecode));
                 } catch (...) { // no memory: it stays uncached

@@ -191,15 +191,6 @@ void worker_main(os_thread_start& start, const std::shared_ptr<os_thread_outcome
     done.signal([outcome](lua_State* co) { outcome->push(co); });
 }
 
-int dump_writer(lua_State*, const void* p, std::size_t size, void* ud) {
-    try {
-        static_cast<std::string*>(ud)->append(static_cast<const char*>(p), size);
-        return 0;
-    } catch (...) {
-        return 1;
-    }
-}
-
 /// The name package.loaded knows the value at idx by (a module the new state can require), or "".
 std::string loaded_module_name(lua_State* L, int idx) {
     if (!lua_istable(L, idx) && !lua_isfunction(L, idx)) return {};
@@ -288,10 +279,7 @@ bool prepare_os_thread(lua_State* L, int fn_idx, int nargs, os_thread_start& sta
         start.code.assign(s, len);
         start.by_name = true;
     } else {
-        lua_pushvalue(L, fn_idx);
-        int rc = lua_dump(L, dump_writer, &start.code);
-        lua_pop(L, 1);
-        if (rc != 0) {
+        if (!dump_function(L, fn_idx, start.code)) {
             error = "cannot dump the function";
             return false;
         }
