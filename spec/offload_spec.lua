@@ -114,6 +114,24 @@ describe("asio.offload", function()
     end)
   end)
 
+  it("workers collect between jobs: garbage of earlier jobs does not pile up", function()
+    run(function()
+      local heaps = {}
+      for i = 1, 40 do
+        local ok, kb = asio.offload(function()
+          local junk = {}
+          for k = 1, 2000 do junk[k] = ('x'):rep(1000) .. k end -- about 2 MB, garbage on return
+          return collectgarbage('count')
+        end)
+        assert.is_true(ok)
+        heaps[i] = kb
+      end
+      -- 40 jobs made 80 MB of garbage over two workers; a worker's heap stays a few MB.
+      table.sort(heaps)
+      assert.is_true(heaps[#heaps] < 16 * 1024, 'a worker heap grew to ' .. heaps[#heaps] .. ' kB')
+    end)
+  end)
+
   it("must be called from a light thread, and the pool is configured before it starts", function()
     raises("offload: not called from a light thread", asio.offload, function() end)
     raises("the pool is already running", asio.offload_pool, { size = 1 })
