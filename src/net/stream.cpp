@@ -438,6 +438,9 @@ void stream::close() {
     if (closed_) return;
     closed_ = true;
     --rt_->stats().sockets;
+    // What stays behind (this object, Asio's descriptor state until it is reused) goes only once
+    // the collector finalizes the userdata, and the collector cannot see it.
+    rt_->owe_collector(closed_object_charge);
     error_code ec;
     if (socket_live_) socket_.value.close(ec); // pending waits complete with operation_aborted
     end_wait_closed(*rt_, reader_);
