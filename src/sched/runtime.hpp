@@ -181,6 +181,12 @@ public:
         lua_pushvalue(L, idx);
         return lua_yield(L, 1);
     }
+    /// yield_holding, keeping a second value too (a write's string, whose bytes the wait sends).
+    int yield_holding(lua_State* L, int idx, int idx2) {
+        lua_pushvalue(L, idx);
+        lua_pushvalue(L, idx2);
+        return lua_yield(L, 2);
+    }
     /**
      * Claims the end of th's wait for the completion holding token: returns the stack the
      * results go on, or nullptr when the wait already ended (a stale completion). Every claim
