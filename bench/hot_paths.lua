@@ -6,6 +6,9 @@
 --                                         (read_some/write on both ends)
 --   luajit bench/hot_paths.lua stream N   N MiB written in 64 KiB blocks, echoed back through a
 --                                         string buffer (read_into/write_from) and read back
+--   luajit bench/hot_paths.lua stream_str N   the same, echoed by read_some/write (Lua strings)
+--   luajit bench/hot_paths.lua accept N   N connections, one after the other: connect, a 1-byte
+--                                         echo, close (the accept handler reads and closes)
 local asio = require 'asio'
 local mode, n = arg[1], tonumber(arg[2]) or 1000
 
@@ -48,21 +51,56 @@ elseif mode == 'echo' then
     c:close()
     server:close()
   end)
-elseif mode == 'stream' then
-  local buffer = require 'string.buffer'
+elseif mode == 'accept' then
   local server = assert(asio.server('127.0.0.1', 0, function(c)
+    local d = c:read_some()
+    if d then c:write(d) end
+    c:close()
+  end))
+  local _, port = server:local_address()
+  asio.spawn_light_thread(function()
+    for _ = 1, n do
+      local c = assert(asio.connect('127.0.0.1', port))
+      assert(c:write('a'))
+      assert(c:read(1) == 'a')
+      c:close()
+    end
+    server:close()
+  end)
+elseif mode == 'stream' or mode == 'stream_str' then
+  local buffer = require 'string.buffer'
+  local server = assert(asio.server('127.0.0.1', 0, mode == 'stream' and function(c)
     local buf = buffer.new()
     while c:read_into(buf) do
       if not c:write_from(buf) then break end
+    end
+    c:close()
+  end or function(c)
+    while true do
+      local d = c:read_some()
+      if not d or not c:write(d) then break end
     end
     c:close()
   end))
   local _, port = server:local_address()
   asio.spawn_light_thread(function()
     local c = assert(asio.connect('127.0.0.1', port))
-    local block = string.rep('s', 65536)
+    local blocks, x = { string.rep('s', 65536) }, 1
+    if mode == 'stream_str' then
+      -- 64 blocks of bytes that do not repeat, in turn: reads of equal bytes would be equal
+      -- strings, and LuaJIT compares each new string in full with its live equals to intern it,
+      -- a cost a stream of real data does not have.
+      for b = 1, 64 do
+        local t = {}
+        for i = 1, 65536 do
+          x = (x * 1103515245 + 12345) % 2147483648
+          t[i] = string.char(math.floor(x / 65536) % 256)
+        end
+        blocks[b] = table.concat(t)
+      end
+    end
     asio.spawn_light_thread(function()
-      for _ = 1, n * 16 do assert(c:write(block)) end
+      for i = 1, n * 16 do assert(c:write(blocks[i % #blocks + 1])) end
     end)
     local got, buf = 0, buffer.new()
     while got < n * 1048576 do
@@ -73,6 +111,6 @@ elseif mode == 'stream' then
     server:close()
   end)
 else
-  error('usage: luajit bench/hot_paths.lua spawn|switch|echo|stream N')
+  error('usage: luajit bench/hot_paths.lua spawn|switch|echo|stream|stream_str|accept N')
 end
 asio.run()

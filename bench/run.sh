@@ -249,8 +249,9 @@ run_net() {
 # process, servers interleaved run by run. Prints the median MiB/s, its spread (max-min over
 # the median) and the server's CPU per MiB, with the ratio to raw Asio, to stream.md.
 run_stream() {
-  local rep s line rate cpu
+  local rep s line rate cpu load0 load1
   : > "$OUT/stream.log"
+  load0=$(cut -d" " -f1-3 /proc/loadavg)
   for rep in $(seq "$STREAM_REPEAT"); do
     for s in $STREAM_SERVERS; do
       case $s in asio*) [ $HAVE_ASIO = 0 ] && continue ;; esac
@@ -267,7 +268,10 @@ run_stream() {
       fi
     done
   done
-  awk -v servers="$STREAM_SERVERS" -v mib="$STREAM_MIB" -v runs="$STREAM_REPEAT" '
+  load1=$(cut -d" " -f1-3 /proc/loadavg)
+  awk -v servers="$STREAM_SERVERS" -v mib="$STREAM_MIB" -v runs="$STREAM_REPEAT" \
+      -v when="$(date -u '+%Y-%m-%d %H:%M UTC')" -v load0="$load0" -v load1="$load1" \
+      -v cmd="BENCH_STREAM_REPEAT=$STREAM_REPEAT BENCH_STREAM_MIB=$STREAM_MIB BENCH_STREAM_SERVERS=\"$STREAM_SERVERS\" bash bench/run.sh stream" '
     $1 == "stream" && $4 == "stream_rate" { r[$3] = r[$3] " " $5 }
     $1 == "stream" && $4 == "stream_cpu" { c[$3] = c[$3] " " $5 }
     function median(list,   a, n, i, j, t) {
@@ -278,15 +282,18 @@ run_stream() {
     }
     END {
       printf "## Full-duplex streaming, %d MiB on one connection, median of %d runs\n\n", mib, runs
-      printf "| server | MiB/s | spread | vs raw Asio | server CPU us/MiB |\n|---|---:|---:|---:|---:|\n"
+      printf "%s; produced by `%s`; server on core 1, load generator on core 0, servers interleaved run by run. ", when, cmd
+      printf "Load average (1, 5, 15 min) before: %s, after: %s. Spread is (max - min) / median.\n\n", load0, load1
+      printf "| server | MiB/s | min - max | spread | vs raw Asio | server CPU us/MiB | min - max |\n|---|---:|---:|---:|---:|---:|---:|\n"
       base = median(r["raw"])
       n = split(servers, names, " ")
       for (k = 1; k <= n; k++) {
         s = names[k]; if (!(s in r)) continue
-        m = median(r[s])
-        spread = m > 0 ? 100 * (hi - lo) / m : 0
+        m = median(r[s]); rlo = lo; rhi = hi
+        spread = m > 0 ? 100 * (rhi - rlo) / m : 0
         ratio = base > 0 ? m / base : 0
-        printf "| %s | %.0f | %.0f%% | %.2f | %.0f |\n", s, m, spread, ratio, median(c[s])
+        cm = median(c[s])
+        printf "| %s | %.0f | %.0f - %.0f | %.0f%% | %.2f | %.0f | %.0f - %.0f |\n", s, m, rlo, rhi, spread, ratio, cm, lo, hi
       }
     }' "$RAW" > "$OUT/stream.md"
   cat "$OUT/stream.md" | tee -a "$LOG"

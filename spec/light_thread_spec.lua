@@ -92,16 +92,16 @@ describe("timers", function()
     run(function()
       local n = 0
       local t = asio.every(0.01, function() n = n + 1 end)
-      for _ = 1, 500 do -- bounded: until it has ticked three times
+      -- Waits for the ticks instead of counting them in a fixed time: a busy machine (a build
+      -- on the other core) made that count fall below its bound.
+      for _ = 1, 500 do
         if n >= 3 then break end
         asio.sleep(0.01)
       end
-      assert.is_true(n >= 3, n)
       t:cancel()
-      -- A tick spawned just before the cancel may still run once; none starts after it.
-      asio.yield()
       local seen = n
       asio.sleep(0.05)
+      assert.is_true(seen >= 3, seen)
       assert.equal(seen, n)
     end)
   end)

@@ -480,3 +480,77 @@ describe("a TLS write in flight when its connection ends", function()
     end)
   end)
 end)
+
+-- A plain write that must wait sends the rest of its string from the string itself, which the
+-- waiting writer keeps on its stack: nothing else may keep it, and nothing may read it once the
+-- writer has left (timeout, kill).
+describe("a write that waits sends from the string its writer holds", function()
+  local size = 4 * 1024 * 1024
+  -- Bytes of a write no other value shares (LuaJIT interns strings: an equal copy kept for the
+  -- check would keep the written one alive too), checked piece by piece.
+  local function piece(seed, i) return string.rep(string.char((seed * 31 + i) % 251), 4096) end
+  local function make(seed)
+    local t = {}
+    for i = 1, size / 4096 do t[i] = piece(seed, i) end
+    return table.concat(t)
+  end
+  local function churn_heap()
+    collectgarbage(); collectgarbage()
+    local junk = {}
+    for i = 1, 2000 do junk[i] = string.rep(string.char(i % 256), 2048 + i) end
+    return #junk
+  end
+
+  it("after the collector ran and reused the memory meanwhile, every byte arrives", function()
+    run(function()
+      local go, got = false, nil
+      local s, port = helpers.server(function(c)
+        while not go do asio.sleep(0.005) end
+        local bad = 0
+        for i = 1, size / 4096 do
+          local d = c:read(4096)
+          if d ~= piece(7, i) then bad = bad + 1 end
+        end
+        got = bad
+        c:close()
+      end)
+      local c = assert(asio.connect('127.0.0.1', port))
+      local writer = asio.spawn_light_thread(function() return c:write(make(7)) end)
+      asio.sleep(0.02) -- the writer now waits: the peer reads nothing yet
+      churn_heap()
+      go = true
+      local ok, v = writer:join()
+      assert.is_true(ok); assert.is_true(v)
+      assert.equal(0, helpers.wait_for(function() return got end))
+      c:close()
+      s:close()
+    end, { timeout = 20 })
+  end)
+
+  it("a writer that timed out or was killed leaves nothing that reads its string", function()
+    run(function()
+      local done = false
+      local s, port = helpers.server(function(c)
+        while not done do asio.sleep(0.005) end -- reads nothing: the writes wait until they end
+        c:close()
+      end)
+      local c = assert(asio.connect('127.0.0.1', port))
+      c:settimeouts(nil, 0.05, nil)
+      local v, err, sent = c:write(make(11))
+      assert.is_nil(v); assert.equal('timeout', err)
+      assert.is_true(sent >= 0 and sent < size)
+      churn_heap()
+      local writer = asio.spawn_light_thread(function() return c:write(make(13)) end)
+      asio.sleep(0.02)
+      writer:kill()
+      churn_heap()
+      -- The socket turns writable for nobody; then the connection goes.
+      asio.sleep(0.02)
+      local ok, err2 = writer:join()
+      assert.is_false(ok); assert.equal('killed', err2)
+      done = true
+      c:close()
+      s:close()
+    end, { timeout = 20 })
+  end)
+end)

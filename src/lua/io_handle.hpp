@@ -24,6 +24,9 @@ int gc_handle(lua_State* L, const char* metatable) {
     if (h == nullptr) return 0;
     if (h->s) {
         h->s->close();
+        // The userdata's memory is freed only by the next cycle: without a debt, an idle loop
+        // would leave it (and what else that cycle would find) to the next burst of work.
+        h->s->rt().owe_collector(finalized_handle_charge);
         h->s->rt().release_later(std::move(h->s));
     }
     destroy_object<Handle>(L, 1);

@@ -157,7 +157,9 @@ int l_write(lua_State* L) {
     }
     light_thread& th = rt.current(L, "write");
     gathered_write data(L, 2);
-    return s->write(L, th, data.buffers());
+    write_buffers buffers = data.buffers();
+    if (t != LUA_TTABLE) buffers.string_idx = 2; // a number was made a string in place above
+    return s->write(L, th, buffers);
 }
 
 int l_close(lua_State* L) {

@@ -414,14 +414,13 @@ int stream::cancel_wait(light_thread& th, lua_State* co) {
     if (extras_ && extras_->writer.th.get() == &th) {
         extras& x = *extras_;
         x.writer = {};
-        std::size_t sent = x.wtotal - (x.wbuf.size() - x.wpos);
+        std::size_t sent = x.wtotal - (x.output_size() - x.wpos);
         if (layered_) {
             // A TLS record cut in the middle cannot be resumed: the session is over. The write
             // in flight still reads the buffer: close() leaves it to the write's handler.
             close();
         } else {
-            x.wbuf.clear();
-            x.wpos = 0;
+            x.clear_output(); // the string it held leaves with its stack
             error_code ec;
             socket_.value.cancel(ec);
         }
@@ -438,6 +437,9 @@ void stream::close() {
     if (closed_) return;
     closed_ = true;
     --rt_->stats().sockets;
+    // What stays behind (this object, Asio's descriptor state until it is reused) goes only once
+    // the collector finalizes the userdata, and the collector cannot see it.
+    rt_->owe_collector(closed_object_charge);
     error_code ec;
     if (socket_live_) socket_.value.close(ec); // pending waits complete with operation_aborted
     end_wait_closed(*rt_, reader_);
@@ -450,8 +452,8 @@ void stream::release_buffers() {
     // TLS write in flight reads the write buffer until its handler runs, which releases it.
     if (copying_ == 0) rbuf_.reset();
     if (!write_waiting_ && extras_) {
+        extras_->clear_output();
         std::string().swap(extras_->wbuf);
-        extras_->wpos = 0;
     }
 }
 

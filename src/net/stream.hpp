@@ -24,6 +24,9 @@ struct write_buffers {
     const net::const_buffer* pieces;
     std::size_t count;
     std::size_t total;
+    /// The stack index of the Lua string that is the one piece, or 0: a plain write that must
+    /// wait keeps that string on the waiter's stack and sends the rest from it, uncopied.
+    int string_idx = 0;
 };
 
 /// Timeouts in seconds, < 0 meaning none.

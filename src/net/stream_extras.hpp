@@ -31,9 +31,22 @@ struct stream::extras {
     stream_timeouts timeouts;
     std::unique_ptr<stream_layer> layer;
     read_request until;      // the waiting reader's request when it has a delimiter (read_until)
-    std::string wbuf;        // output the socket has not taken yet: wbuf[wpos..]
+    // Output the socket has not taken yet: output()[wpos..]. A plain write of one string sends
+    // the rest from that string, which its writer holds on its stack while it waits (held);
+    // other writes copy the rest into wbuf (a layer's write in flight outlives its writer).
+    std::string wbuf;
+    const char* held = nullptr;
+    std::size_t held_size = 0;
     std::size_t wpos = 0;
     std::size_t wtotal = 0;  // bytes of the current write call
+    const char* output() const { return held != nullptr ? held : wbuf.data(); }
+    std::size_t output_size() const { return held != nullptr ? held_size : wbuf.size(); }
+    void clear_output() {
+        wbuf.clear();
+        held = nullptr;
+        held_size = 0;
+        wpos = 0;
+    }
     wait_slot writer;
     error_code write_error;
     error_code read_error;   // of a category read_error_kind_ does not name

@@ -15,8 +15,8 @@ namespace lasio {
 
 bool stream::flush_now(error_code& ec) {
     extras& x = *extras_;
-    while (x.wpos < x.wbuf.size()) {
-        std::size_t n = socket_.value.write_some(net::buffer(x.wbuf.data() + x.wpos, x.wbuf.size() - x.wpos), ec);
+    while (x.wpos < x.output_size()) {
+        std::size_t n = socket_.value.write_some(net::buffer(x.output() + x.wpos, x.output_size() - x.wpos), ec);
         if (ec) return false;
         x.wpos += n;
     }
@@ -57,12 +57,20 @@ int stream::write(lua_State* L, light_thread& th, const write_buffers& data) {
         }
         if (!would_block(ec)) return push_fail(L, ec);
     }
-    // Keep what is left in our own buffer: the Lua strings may be collected while we wait.
     extras& x = more();
-    x.wbuf.clear();
-    x.wpos = 0;
+    x.clear_output();
+    // One string on a plain socket: the waiter's stack keeps it (below), and the rest goes out
+    // from it. Anything else is copied into our own buffer: the strings of an array may be
+    // collected while we wait (the script may empty the table), and a layer's write in flight
+    // reads its bytes even after its writer left.
+    bool hold = data.string_idx != 0 && nbuf == 1 && !layered_;
+    if (hold) {
+        x.held = static_cast<const char*>(first[0].data());
+        x.held_size = total;
+        x.wpos = written;
+    }
     std::size_t skip = written;
-    for (std::size_t i = 0; i < nbuf; ++i) {
+    for (std::size_t i = 0; i < nbuf && !hold; ++i) {
         const char* p = static_cast<const char*>(first[i].data());
         std::size_t len = first[i].size();
         if (skip >= len) {
@@ -75,7 +83,7 @@ int stream::write(lua_State* L, light_thread& th, const write_buffers& data) {
     x.wtotal = total;
     // Yield only now that the rest is copied (the next write starts by clearing the buffer, so a
     // yield that raises inside a call from C leaves nothing behind); commit the wait after it.
-    int suspended = rt_->yield_holding(L, 1);
+    int suspended = hold ? rt_->yield_holding(L, 1, data.string_idx) : rt_->yield_holding(L, 1);
     x.writer.begin(*rt_, th, this, x.timeouts.send);
     if (fast || layered_) {
         start_write_wait();
@@ -92,7 +100,7 @@ void stream::start_write_wait() {
     extras& x = *extras_;
     if (layered_) {
         ++rt_->stats().pending; // counted down in on_layer_write
-        return x.layer->start_write(as_layer_owner(), net::buffer(x.wbuf.data() + x.wpos, x.wbuf.size() - x.wpos));
+        return x.layer->start_write(as_layer_owner(), net::buffer(x.output() + x.wpos, x.output_size() - x.wpos));
     }
     socket_.value.async_wait(socket_type::wait_write, counted(*rt_, [self = shared_from_this()](const error_code& ec) {
                             self->on_write_ready(ec);
@@ -132,8 +140,7 @@ void stream::on_layer_write(const error_code& layer_ec, std::size_t n) {
 
 void stream::finish_write(const error_code& ec) {
     extras& x = *extras_;
-    x.wbuf.clear();
-    x.wpos = 0;
+    x.clear_output();
     if (x.wbuf.capacity() > keep_buffer_capacity) std::string().swap(x.wbuf);
     finish_wait(*rt_, x.writer, ec);
 }

@@ -38,7 +38,47 @@ inline void cpu_relax() {
 #endif
 }
 
+/// What owe_collector must add up to before the loop pays it (LUA_GCSTEP counts in KiB).
+constexpr std::size_t collector_step_bytes = 8 * 1024;
+/**
+ * Owed bytes below which an idle loop never collects: a full collection walks the whole heap,
+ * worth it only for a burst of garbage (a few hundred closed connections), and the owed count
+ * must also reach a quarter of the Lua heap.
+ */
+constexpr std::size_t idle_collection_floor = 256 * 1024;
+
+int l_full_collection(lua_State* L) {
+    lua_gc(L, LUA_GCCOLLECT, 0);
+    return 0;
+}
+
+int l_collector_step(lua_State* L) {
+    lua_gc(L, LUA_GCSTEP, static_cast<int>(*static_cast<std::size_t*>(lua_touserdata(L, 1))));
+    return 0;
+}
+
 } // namespace
+
+void runtime::pay_collector() {
+    std::size_t kib = gc_debt_ >> 10;
+    gc_debt_ &= 1023;
+    // A script that stopped the collector keeps it stopped: a step would restart it.
+    if (closing_ || lua_gc(aux_, LUA_GCISRUNNING, 0) == 0) return;
+    // A finalizer run by the step may raise, and LuaJIT passes that on: catch it here, where
+    // nothing of the runtime's is half done, and report it as an uncaught error.
+    if (lua_cpcall(aux_, l_collector_step, &kib) != 0) report_error();
+}
+
+bool runtime::collect_while_idle() {
+    if (idle_debt_ < idle_collection_floor || closing_) return false;
+    std::size_t heap = static_cast<std::size_t>(lua_gc(aux_, LUA_GCCOUNT, 0)) * 1024;
+    if (idle_debt_ < heap / 4) return false;
+    idle_debt_ = 0;
+    gc_debt_ = 0;
+    if (lua_gc(aux_, LUA_GCISRUNNING, 0) == 0) return false;
+    if (lua_cpcall(aux_, l_full_collection, nullptr) != 0) report_error();
+    return true;
+}
 
 bool runtime::has_work() const {
     return stats_.pending != 0 || !ready_.empty() || deadlines_->size() != 0 || release_posted_ ||
@@ -61,6 +101,7 @@ std::size_t runtime::poll_ready() {
         scoped_set<loop_mode> mode(mode_, loop_mode::poll);
         n = io_->poll();
     }
+    if (gc_debt_ >= collector_step_bytes) pay_collector();
     if (drain_deferred_) {
         drain_deferred_ = false;
         post_drain();
@@ -85,7 +126,7 @@ void runtime::run_batches(const steady_clock::time_point* until) {
     for (;;) {
         std::size_t n = poll_ready();
         if (should_leave() || (until != nullptr && steady_clock::now() >= *until)) return;
-        if (n != 0) continue;
+        if (n != 0 || collect_while_idle()) continue;
         if (remote_waits_ != 0 && spin_for_mailbox(until)) continue;
         // Nothing ready, work left: wait for one handler, whatever its kind. A work guard keeps
         // the io_context from running out of work (and stopping) meanwhile.
