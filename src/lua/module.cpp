@@ -6,6 +6,7 @@
 #include "lua/connect_lua.hpp"
 #include "lua/resolve_lua.hpp"
 #include "lua/os_thread_lua.hpp"
+#include "lua/os_lua.hpp"
 #include "lua/server_lua.hpp"
 #include "lua/thread_lua.hpp"
 #include "lua/tls_context_lua.hpp"
@@ -112,6 +113,7 @@ const luaL_Reg functions[] = {
     {"unix_connect", l_unix_connect},
     {"udp", l_udp},
     {"tls_context", l_tls_context},
+    {"signal", l_signal},
     {nullptr, nullptr},
 };
 
@@ -127,6 +129,7 @@ LASIO_EXPORT int luaopen_asio_core(lua_State* L) {
     open_server(L, rt);
     open_udp(L, rt);
     open_tls_context(L);
+    open_signal(L, rt);
     lua_newtable(L);
     open_light_thread(L, rt);
     open_os_thread(L, rt);
