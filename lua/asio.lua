@@ -109,4 +109,7 @@ M.destroy_server = M.destory_server
 -- Channels, select, locks, events, wait groups, wait_all/wait_any: plain Lua on park/wake.
 require('asio.sync')(M)
 
+-- run_command over spawn_process (where the core has processes: not on Windows).
+require('asio.process')(M)
+
 return M

@@ -114,6 +114,7 @@ const luaL_Reg functions[] = {
     {"udp", l_udp},
     {"tls_context", l_tls_context},
     {"signal", l_signal},
+    {"spawn_process", l_spawn_process},
     {nullptr, nullptr},
 };
 
@@ -130,6 +131,7 @@ LASIO_EXPORT int luaopen_asio_core(lua_State* L) {
     open_udp(L, rt);
     open_tls_context(L);
     open_signal(L, rt);
+    open_process(L, rt);
     lua_newtable(L);
     open_light_thread(L, rt);
     open_os_thread(L, rt);
