@@ -115,6 +115,7 @@ const luaL_Reg functions[] = {
     {"tls_context", l_tls_context},
     {"signal", l_signal},
     {"spawn_process", l_spawn_process},
+    {"watch", l_watch},
     {nullptr, nullptr},
 };
 
@@ -132,6 +133,7 @@ LASIO_EXPORT int luaopen_asio_core(lua_State* L) {
     open_tls_context(L);
     open_signal(L, rt);
     open_process(L, rt);
+    open_watch(L, rt);
     lua_newtable(L);
     open_light_thread(L, rt);
     open_os_thread(L, rt);
