@@ -116,6 +116,7 @@ const luaL_Reg functions[] = {
     {"signal", l_signal},
     {"spawn_process", l_spawn_process},
     {"watch", l_watch},
+    {"stdin", l_stdin},
     {nullptr, nullptr},
 };
 

@@ -15,8 +15,8 @@ int l_signal(lua_State* L);
 int l_spawn_process(lua_State* L);
 /// w, err = asio.watch(fd, 'r'|'w'|'rw')
 int l_watch(lua_State* L);
-/// conn, err = asio.core._stdio(fd): fd 0, 1 or 2 as a connection
-int l_stdio(lua_State* L);
+/// conn, err = asio.stdin(): standard input as a connection
+int l_stdin(lua_State* L);
 
 /// Register the metatables of signal watchers, processes and descriptor watches.
 void open_signal(lua_State* L, runtime& rt);
