@@ -9,12 +9,46 @@
 --       popen         io.popen('true'):read('*a') (a shell, then true), one after another
 --       latency0      TCP ping-pong round trips over loopback in one asio process, nothing else
 --       latency50     the same while 50 light threads each run run_command{'true'} in a loop
---       luv_latency0, luv_latency50   the same two with luv (callbacks; 50 uv.spawn loops with
---                     stdout and stderr piped)
+--                     (a spawn storm: the loop spawns back to back)
+--       latency50sleep  the same with run_command{'sleep', '0.5'}: 50 children running at any
+--                     time, about 100 spawns per second
+--       luv_latency0, luv_latency50, luv_latency50sleep   the same with luv (callbacks;
+--                     uv.spawn loops with stdout and stderr piped)
 -- Prints "MODE value unit" (spawns per second, or "p50 p99 max" round-trip microseconds).
 local mode, seconds = arg[1], tonumber(arg[2]) or 3
 
 local function report(value, unit) print(('%s %s %s'):format(mode, value, unit)) end
+
+-- bench/spawn.sh's table: "| figure | median | range | unit |" rows from the raw lines (file
+-- arg[2]) of the modes in $BENCH_MODES, in that order.
+if mode == 'summarize' then
+  local rows = {}
+  for line in io.lines(arg[2]) do
+    local m, rest = line:match('^(%S+) (.*)$')
+    if m then
+      local unit = rest:match('(%S+)$')
+      local vals = {}
+      for v in rest:sub(1, #rest - #unit):gmatch('[%d.]+') do vals[#vals + 1] = tonumber(v) end
+      rows[m] = rows[m] or { unit = unit }
+      table.insert(rows[m], vals)
+    end
+  end
+  for m in os.getenv('BENCH_MODES'):gmatch('%S+') do
+    local r = rows[m]
+    if r then
+      local med, range = {}, {}
+      for k = 1, #r[1] do
+        local col = {}
+        for _, vals in ipairs(r) do col[#col + 1] = vals[k] end
+        table.sort(col)
+        med[k] = col[math.floor((#col + 1) / 2)]
+        range[k] = col[1] .. '-' .. col[#col]
+      end
+      print(('| %s | %s | %s | %s |'):format(m, table.concat(med, ' / '), table.concat(range, ' / '), r.unit))
+    end
+  end
+  return
+end
 
 if mode == 'popen' then
   local clock = os.clock -- wall time: the child's time is not ours
@@ -35,7 +69,9 @@ end
 
 if mode:match('^luv_latency') then
   local uv = require 'luv'
-  local commands = tonumber(mode:match('(%d+)$'))
+  local commands = tonumber(mode:match('(%d+)'))
+  local cmd, cmd_args = 'true', {}
+  if mode:match('sleep$') then cmd, cmd_args = 'sleep', { '0.5' } end
   local stop, spawned = false, 0
   local function command_loop()
     if stop then return end
@@ -46,7 +82,7 @@ if mode:match('^luv_latency') then
     end
     local out, err = uv.new_pipe(false), uv.new_pipe(false)
     local handle
-    handle = uv.spawn('true', { args = {}, stdio = { nil, out, err } }, function() handle:close(); part_done() end)
+    handle = uv.spawn(cmd, { args = cmd_args, stdio = { nil, out, err } }, function() handle:close(); part_done() end)
     for _, pipe in ipairs { out, err } do
       pipe:read_start(function(_, data) if not data then pipe:close(); part_done() end end)
     end
@@ -144,7 +180,8 @@ if mode:match('^asio') then
 end
 
 if mode:match('^latency') then
-  local commands = tonumber(mode:match('(%d+)$'))
+  local commands = tonumber(mode:match('(%d+)'))
+  local command = mode:match('sleep$') and { 'sleep', '0.5' } or { 'true' }
   local s = assert(asio.server('127.0.0.1', 0, function(c)
     while true do
       local line = c:read_line()
@@ -158,7 +195,7 @@ if mode:match('^latency') then
   for _ = 1, commands do
     asio.spawn_light_thread(function()
       while not stop do
-        assert(asio.run_command { 'true' })
+        assert(asio.run_command(command))
         spawned = spawned + 1
       end
     end)

@@ -8,7 +8,7 @@ set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 REPEAT=${BENCH_REPEAT:-5}
 SECONDS_EACH=${BENCH_SECONDS:-3}
-MODES=${BENCH_MODES:-"asio_run luv_run popen asio_wait luv_wait asio_run16 luv_run16 latency0 luv_latency0 latency50 luv_latency50"}
+MODES=${BENCH_MODES:-"asio_run luv_run popen asio_wait luv_wait asio_run16 luv_run16 latency0 luv_latency0 latency50 luv_latency50 latency50sleep luv_latency50sleep"}
 OUT=$ROOT/bench/out
 mkdir -p "$OUT"
 raw=$OUT/spawn_raw.txt
@@ -26,19 +26,6 @@ done
   echo
   echo "| figure | median | range | unit |"
   echo "| --- | --- | --- | --- |"
-  for m in $MODES; do
-    grep "^$m " "$raw" | awk -v m="$m" '
-      { n++; u = $NF; for (i = 2; i < NF; i++) v[i - 1, n] = $i; k = NF - 2 }
-      END {
-        med = ""; rng = ""
-        for (i = 1; i <= k; i++) {
-          delete a; for (j = 1; j <= n; j++) a[j] = v[i, j] + 0
-          asort(a)
-          med = med (i > 1 ? " / " : "") a[int((n + 1) / 2)]
-          rng = rng (i > 1 ? " / " : "") a[1] "-" a[n]
-        }
-        printf "| %s | %s | %s | %s |\n", m, med, rng, u
-      }'
-  done
+  BENCH_MODES="$MODES" luajit "$ROOT/bench/spawn.lua" summarize "$raw"
 } >"$ROOT/bench/spawn_results.md"
 cat "$ROOT/bench/spawn_results.md"

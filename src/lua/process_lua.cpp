@@ -149,10 +149,10 @@ spawn_request read_spec(lua_State* L, int idx, int n) {
 
 /// The short strings of a program that could not be started.
 int push_spawn_failure(lua_State* L, const error_code& ec) {
-    if (ec == net::error::not_found) return push_fail(L, "invalid cwd");
+    if (ec == net::error::not_found) return push_fail(L, err::invalid_cwd);
     if (ec.category() == boost::system::system_category()) {
-        if (ec.value() == ENOENT || ec.value() == ENOTDIR) return push_fail(L, "not found");
-        if (ec.value() == EACCES || ec.value() == EPERM) return push_fail(L, "permission denied");
+        if (ec.value() == ENOENT || ec.value() == ENOTDIR) return push_fail(L, err::not_found);
+        if (ec.value() == EACCES || ec.value() == EPERM) return push_fail(L, err::permission_denied);
     }
     return push_fail(L, ec);
 }
@@ -182,7 +182,7 @@ int l_process_kill(lua_State* L) {
         if (signo == 0) luaL_argerror(L, 2, lua_pushfstring(L, "unknown signal '%s'", name));
     }
     error_code ec = p.kill(signo);
-    if (ec == net::error::not_found) return push_fail(L, "exited");
+    if (ec == net::error::not_found) return push_fail(L, err::exited);
     if (ec) return push_fail(L, ec);
     lua_pushboolean(L, 1);
     return 1;

@@ -75,7 +75,7 @@ int l_watch(lua_State* L) {
     // A duplicate, close-on-exec: the caller's descriptor is never touched (see fd_watch).
     int dup_fd = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
     if (dup_fd < 0) {
-        if (errno == EBADF) return push_fail(L, "bad descriptor");
+        if (errno == EBADF) return push_fail(L, err::bad_descriptor);
         return push_fail(L, error_code(errno, boost::system::system_category()));
     }
     std::shared_ptr<fd_watch> w;
@@ -104,7 +104,7 @@ int l_stdin(lua_State* L) {
     auto& rt = runtime::from(L);
     auto fail = [L](int e) { return push_fail(L, error_code(e, boost::system::system_category())); };
     int input = ::fcntl(0, F_DUPFD_CLOEXEC, 3);
-    if (input < 0) return errno == EBADF ? push_fail(L, "bad descriptor") : fail(errno);
+    if (input < 0) return errno == EBADF ? push_fail(L, err::bad_descriptor) : fail(errno);
     error_code ec;
     int type = 0;
     socklen_t len = sizeof type;

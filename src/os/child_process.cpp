@@ -175,7 +175,7 @@ int push_exit_status(lua_State* L, const exit_status& st) {
         break;
     default:
         // Somebody else reaped it (a waitpid(-1) elsewhere, or SIGCHLD ignored): no status.
-        return push_fail(L, "reaped elsewhere");
+        return push_fail(L, err::reaped_elsewhere);
     }
     lua_pushinteger(L, st.code);
     return 3;
