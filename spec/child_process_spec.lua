@@ -215,6 +215,23 @@ describe("asio.spawn_process", function()
     assert.same({}, new)
   end)
 
+  it("kills and reaps a child whose light thread was killed while it started", function()
+    run(function()
+      local th = asio.spawn_light_thread(function() asio.spawn_process { 'sleep', '10.4242' } end)
+      asio.sleep(0) -- th parks while the spawner thread starts the child
+      th:kill()
+    end) -- run_async drains the loop: the start's result is work until it arrives
+    local p = io.popen("pgrep -f '[s]leep 10[.]4242'") -- the brackets: not the shell running pgrep
+    local found = p:read('*a')
+    p:close()
+    assert.equal('', found)
+  end)
+
+  it("starts a child outside a light thread too (the loop waits while it execs)", function()
+    local p = assert(asio.spawn_process { 'sh', '-c', 'exit 7' })
+    run(function() assert.same({ false, 'exit', 7 }, { p:wait(5) }) end)
+  end)
+
   it("reaps the child of a handle the collector took (no zombie)", function()
     local pid
     run(function()

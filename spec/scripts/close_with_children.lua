@@ -13,3 +13,6 @@ asio.spawn_light_thread(function() sig:wait() end)
 asio.spawn_light_thread(function() w:wait() end)
 asio.run_once(0.05)
 -- lua_close follows: every handle above is still live
+-- and a start still in flight on the spawner thread (or its result queued for the loop)
+asio.spawn_light_thread(function() asio.spawn_process { 'sleep', '30' } end)
+asio.run_once(0)

@@ -6,6 +6,7 @@
 #include "lua/stream_lua.hpp"
 #include "net/stream.hpp"
 #include "os/child_process.hpp"
+#include "os/spawn_worker.hpp"
 #include "os/signal_names.hpp"
 
 #include <cerrno>
@@ -231,12 +232,43 @@ const luaL_Reg process_methods[] = {
 
 } // namespace
 
-int l_spawn_process(lua_State* L) {
-    auto& rt = runtime::from(L);
-#if defined(_WIN32)
-    return luaL_error(L, "spawn_process: not supported on Windows");
-#else
-    int n = check_spec(L, 1);
+#if !defined(_WIN32)
+namespace {
+
+/**
+ * Makes connections of c's pipes, stores them in the environment table of the process userdata
+ * on top of L, and starts reaping p. A pipe that cannot become a connection (the loop refused
+ * to register it) closes the rest and kills the child: the error is returned.
+ */
+error_code attach_child(lua_State* L, runtime& rt, child_process& p, const spawned_child& c) {
+    error_code ec;
+    std::shared_ptr<stream> pipes[3];
+    for (int i = 0; i < 3; ++i) {
+        if (c.pipes[i] < 0) continue;
+        if (!ec) {
+            stream::socket_type sock(rt.io());
+            sock.assign(net::generic::stream_protocol(AF_UNIX, SOCK_STREAM), c.pipes[i], ec);
+            if (!ec) {
+                pipes[i] = std::make_shared<stream>(rt.shared_from_this(), std::move(sock));
+                continue;
+            }
+        }
+        ::close(c.pipes[i]);
+    }
+    lua_createtable(L, 0, 3);
+    for (int i = 0; i < 3; ++i) {
+        if (!pipes[i]) continue;
+        push_stream(L, pipes[i]);
+        lua_setfield(L, -2, stdio_keys[i]);
+    }
+    lua_setfenv(L, -2);
+    p.start_reaping();
+    if (ec) p.kill(SIGKILL);
+    return ec;
+}
+
+/// Outside a light thread (nothing to park): the child is started here, the loop waiting.
+int spawn_here(lua_State* L, runtime& rt, int n) {
     error_code ec;
     spawned_child c;
     {
@@ -246,34 +278,72 @@ int l_spawn_process(lua_State* L) {
     if (ec) return push_spawn_failure(L, ec);
     // Reaping starts before anything else can fail, so the child is reaped whatever happens next.
     auto p = std::make_shared<child_process>(rt.shared_from_this(), c.pid, c.pidfd);
-    p->start_reaping();
-    std::shared_ptr<stream> pipes[3];
-    for (int i = 0; i < 3; ++i) {
-        if (c.pipes[i] < 0) continue;
-        stream::socket_type sock(rt.io());
-        sock.assign(net::generic::stream_protocol(AF_UNIX, SOCK_STREAM), c.pipes[i], ec);
-        if (ec) {
-            for (int j = i; j < 3; ++j)
-                if (c.pipes[j] >= 0) ::close(c.pipes[j]);
-            break;
-        }
-        pipes[i] = std::make_shared<stream>(rt.shared_from_this(), std::move(sock));
-    }
     new_object<process_handle>(L, process_metatable, process_handle{p});
-    lua_createtable(L, 0, 3);
-    for (int i = 0; i < 3; ++i) {
-        if (!pipes[i]) continue;
-        push_stream(L, pipes[i]);
-        lua_setfield(L, -2, stdio_keys[i]);
-    }
-    lua_setfenv(L, -2);
+    ec = attach_child(L, rt, *p, c);
     if (ec) {
-        // The child runs, but one of its pipes could not become a connection: stop it.
-        p->kill(SIGKILL);
         lua_pop(L, 1);
         return push_fail(L, ec);
     }
     return 1;
+}
+
+/// On the loop, when the spawner thread's result arrives: resumes the light thread that asked.
+void finish_start(runtime& rt, const std::weak_ptr<child_process>& wp, spawned_holder& holder, const error_code& ec) {
+    std::shared_ptr<child_process> p = wp.lock();
+    if (!p || rt.closing()) return; // the holder kills and reaps the child
+    registry_ref handle;
+    claimed_waiter w = p->end_start(handle);
+    // Nobody to hand it to (the thread was killed while it started): the holder kills it.
+    if (w.co == nullptr || !handle) return;
+    if (ec) {
+        push_spawn_failure(w.co, ec);
+        rt.resume_now(*w.th);
+        return;
+    }
+    spawned_child c = holder.release();
+    p->adopt(c.pid, c.pidfd);
+    handle.push(w.co);
+    handle.reset();
+    if (error_code failed = attach_child(w.co, rt, *p, c)) {
+        lua_pop(w.co, 1);
+        push_fail(w.co, failed);
+    }
+    rt.resume_now(*w.th);
+}
+
+} // namespace
+#endif
+
+int l_spawn_process(lua_State* L) {
+    auto& rt = runtime::from(L);
+#if defined(_WIN32)
+    return luaL_error(L, "spawn_process: not supported on Windows");
+#else
+    int n = check_spec(L, 1);
+    if (!rt.in_light_thread() || rt.running_coroutine() != L) return spawn_here(L, rt, n);
+    // In a light thread the child is started on the spawner thread, and the thread parks: the
+    // loop serves everything else while the child execs (see spawn_worker).
+    light_thread& th = rt.current(L, "spawn_process");
+    auto req = std::make_unique<spawn_request>(read_spec(L, 1, n));
+    auto p = std::make_shared<child_process>(rt.shared_from_this());
+    new_object<process_handle>(L, process_metatable, process_handle{p});
+    int idx = lua_gettop(L);
+    lua_pushvalue(L, idx);
+    registry_ref handle(rt, L);
+    int suspended = rt.yield_holding(L, idx);
+    p->begin_start(th, std::move(handle));
+    // The job touches no runtime: it hands its result over through the mailbox, and what it
+    // holds (a weak reference, the mailbox, the request) may be dropped on the spawner thread.
+    run_on_spawner([req = std::move(req), wp = std::weak_ptr<child_process>(p), box = rt.mailbox(),
+                    at = &rt]() mutable {
+        error_code ec;
+        spawned_holder holder(spawn_child(*req, ec));
+        // Refused (the runtime closed meanwhile) or never run: the holder reaps the child.
+        box->post([wp = std::move(wp), at, holder = std::move(holder), ec]() mutable {
+            finish_start(*at, wp, holder, ec);
+        });
+    });
+    return suspended;
 #endif
 }
 

@@ -100,6 +100,9 @@ void open_watch(lua_State* L, runtime& rt) {
     register_metatable(L, watch_metatable, watch_methods);
 }
 
+#if defined(LASIO_NO_STDIN)
+int l_stdin(lua_State* L) { return luaL_error(L, "stdin: not in this build (LASIO_NO_STDIN)"); }
+#else
 int l_stdin(lua_State* L) {
     auto& rt = runtime::from(L);
     auto fail = [L](int e) { return push_fail(L, error_code(e, boost::system::system_category())); };
@@ -154,6 +157,7 @@ int l_stdin(lua_State* L) {
     pump->start();
     return 1;
 }
+#endif
 #else
 int l_watch(lua_State* L) { return luaL_error(L, "watch: not supported on Windows"); }
 int l_stdin(lua_State* L) { return luaL_error(L, "stdin: not supported on Windows"); }

@@ -181,7 +181,23 @@ int push_exit_status(lua_State* L, const exit_status& st) {
     return 3;
 }
 
-child_process::child_process(runtime_ptr rt, int pid, int pidfd) : io_object(std::move(rt)), pid_(pid) {
+spawned_holder::~spawned_holder() {
+    if (c_.pid > 0) {
+        ::kill(c_.pid, SIGKILL); // not reaped yet: the pid is still this child's
+        int st;
+        while (::waitpid(c_.pid, &st, 0) < 0 && errno == EINTR) {
+        }
+    }
+    close_fd(c_.pidfd);
+    for (int& fd : c_.pipes) close_fd(fd);
+}
+
+child_process::child_process(runtime_ptr rt, int pid, int pidfd) : io_object(std::move(rt)), pid_(-1) {
+    adopt(pid, pidfd);
+}
+
+void child_process::adopt(int pid, int pidfd) {
+    pid_ = pid;
     if (pidfd < 0) return;
     error_code ec;
     pidfd_.emplace(rt_->io());
@@ -197,8 +213,20 @@ child_process::~child_process() {
     // teardown reaped the rest in release_io.
 }
 
+void child_process::begin_start(light_thread& th, registry_ref handle) {
+    handle_ = std::move(handle);
+    waiter_.begin(*rt_, th, this, -1);
+    ++rt_->stats().pending;
+}
+
+claimed_waiter child_process::end_start(registry_ref& handle) {
+    --rt_->stats().pending;
+    handle = std::move(handle_);
+    return waiter_.take(*rt_);
+}
+
 void child_process::start_reaping() {
-    if (status_.kind != exit_status::how::running) return;
+    if (status_.kind != exit_status::how::running || pid_ <= 0) return;
     auto handler = counted(*rt_, [self = shared_from_this()](const error_code& ec) { self->on_ready(ec); });
     if (pidfd_) {
         pidfd_->async_wait(net::posix::descriptor_base::wait_read, std::move(handler));
@@ -251,7 +279,7 @@ int child_process::wait(lua_State* L, light_thread& th, double timeout) {
 }
 
 error_code child_process::kill(int signo) {
-    if (status_.kind != exit_status::how::running) return net::error::not_found;
+    if (status_.kind != exit_status::how::running || pid_ <= 0) return net::error::not_found;
     // A pidfd names this child even should it have died and its pid been reused meanwhile.
 #if defined(SYS_pidfd_send_signal)
     if (pidfd_ && pidfd_->is_open()) {
@@ -282,7 +310,8 @@ void child_process::close_from_runtime() {
 void child_process::release_io() {
     closed_ = true;
     waiter_ = {};
-    if (status_.kind == exit_status::how::running) {
+    handle_.reset(); // lua_close: only forgotten
+    if (status_.kind == exit_status::how::running && pid_ > 0) {
         // lua_close: the handle is going, and nobody would reap the child after us.
         kill(SIGKILL);
         int st;

@@ -37,6 +37,25 @@ struct spawned_child {
 };
 
 /**
+ * Owns a child just started until something takes it (release): should nobody (the runtime
+ * closed, the light thread that asked was killed), the child is killed and reaped (blocking for
+ * the moment SIGKILL takes) and its descriptors closed, by whichever thread drops the holder.
+ */
+class spawned_holder {
+public:
+    spawned_holder() = default;
+    explicit spawned_holder(const spawned_child& c) : c_(c) {}
+    spawned_holder(spawned_holder&& o) noexcept : c_(std::exchange(o.c_, spawned_child{})) {}
+    spawned_holder& operator=(spawned_holder&&) = delete;
+    spawned_holder(const spawned_holder&) = delete;
+    ~spawned_holder();
+    spawned_child release() { return std::exchange(c_, spawned_child{}); }
+
+private:
+    spawned_child c_;
+};
+
+/**
  * Starts req's program. Failures that stop the program from starting are ec (ENOENT: the
  * program does not exist, EACCES: it may not be run); nothing is left open then.
  */
@@ -59,7 +78,19 @@ struct exit_status {
 class child_process final : public io_object, public wait_target, public std::enable_shared_from_this<child_process> {
 public:
     child_process(runtime_ptr rt, int pid, int pidfd);
+    /// A child being started off the loop (see spawn_worker): adopt() gives it its pid.
+    explicit child_process(runtime_ptr rt) : io_object(std::move(rt)), pid_(-1) {}
     ~child_process() override;
+
+    void adopt(int pid, int pidfd);
+    /**
+     * While the child is being started: th waits for it, and handle (the process's userdata)
+     * is anchored, to be what th's call returns. Counts as work (stats().pending) until the
+     * start's result reaches the loop, which ends it with end_start.
+     */
+    void begin_start(light_thread& th, registry_ref handle);
+    /// The start's result reached the loop: the waiter (claimed) and the handle, if any left.
+    claimed_waiter end_start(registry_ref& handle);
 
     void start_reaping();
     int pid() const { return pid_; }
@@ -86,6 +117,7 @@ private:
     int pid_;
     exit_status status_;
     wait_slot waiter_;
+    registry_ref handle_; // while starting
     bool closed_ = false;
 #if !defined(_WIN32)
     std::optional<net::posix::stream_descriptor> pidfd_; // owns the pidfd

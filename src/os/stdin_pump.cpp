@@ -2,7 +2,7 @@
 // The standard input pump: poll, read what is there, write it into the socket pair, again.
 #include "os/stdin_pump.hpp"
 
-#if !defined(_WIN32)
+#if !defined(_WIN32) && !defined(LASIO_NO_STDIN)
 #include <boost/asio/write.hpp>
 
 #include <cerrno>
