@@ -4,6 +4,7 @@ local asio = require 'asio'
 local helpers = require 'spec.support.helpers'
 local ffi = require 'ffi'
 local run = helpers.run_async
+if helpers.skip_without_daemon('asio.spawn_process', 'spawn_process', function() asio.spawn_process { 'true' } end) then return end
 
 pcall(ffi.cdef, [[
 int getpid(void);

@@ -2,6 +2,7 @@
 local asio = require 'asio'
 local helpers = require 'spec.support.helpers'
 local run = helpers.run_async
+if helpers.skip_without_daemon('asio.stdin', 'stdin', function() asio.stdin() end) then return end
 
 local here = debug.getinfo(1, 'S').source:match('^@(.*)spec/stdin_spec%.lua$') or './'
 local script = here .. 'spec/scripts/stdin_echo.lua'

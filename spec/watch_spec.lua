@@ -4,6 +4,7 @@ local asio = require 'asio'
 local helpers = require 'spec.support.helpers'
 local ffi = require 'ffi'
 local run = helpers.run_async
+if helpers.skip_without_daemon('asio.watch', 'watch', function() asio.watch(0) end) then return end
 
 pcall(ffi.cdef, [[
 int pipe(int fds[2]);

@@ -7,6 +7,7 @@
 #include "lua/resolve_lua.hpp"
 #include "lua/os_thread_lua.hpp"
 #include "lua/os_lua.hpp"
+#include "os/os_config.hpp"
 #include "lua/server_lua.hpp"
 #include "lua/thread_lua.hpp"
 #include "lua/tls_context_lua.hpp"
@@ -140,5 +141,11 @@ LASIO_EXPORT int luaopen_asio_core(lua_State* L) {
     open_os_thread(L, rt);
     rt.push_upvalue(L);
     luaL_setfuncs(L, functions, 1);
+#if defined(LASIO_HAS_DAEMON)
+    lua_pushboolean(L, 1);
+#else
+    lua_pushboolean(L, 0);
+#endif
+    lua_setfield(L, -2, "_has_daemon"); // for the specs: whether src/os/ is in this build
     return 1;
 }

@@ -6,6 +6,7 @@
 #include "lua/stream_lua.hpp"
 #include "net/stream.hpp"
 #include "os/child_process.hpp"
+#include "os/os_config.hpp"
 #include "os/spawn_worker.hpp"
 #include "os/signal_names.hpp"
 
@@ -14,12 +15,13 @@
 #include <cstring>
 #include <memory>
 
-#if !defined(_WIN32)
+#if defined(LASIO_HAS_DAEMON)
 #include <unistd.h>
 #endif
 
 namespace lasio {
 
+#if defined(LASIO_HAS_DAEMON)
 namespace {
 
 inline constexpr char process_metatable[] = "asio.process";
@@ -232,7 +234,6 @@ const luaL_Reg process_methods[] = {
 
 } // namespace
 
-#if !defined(_WIN32)
 namespace {
 
 /**
@@ -312,13 +313,9 @@ void finish_start(runtime& rt, const std::weak_ptr<child_process>& wp, spawned_h
 }
 
 } // namespace
-#endif
 
 int l_spawn_process(lua_State* L) {
     auto& rt = runtime::from(L);
-#if defined(_WIN32)
-    return luaL_error(L, "spawn_process: not supported on Windows");
-#else
     int n = check_spec(L, 1);
     if (!rt.in_light_thread() || rt.running_coroutine() != L) return spawn_here(L, rt, n);
     // In a light thread the child is started on the spawner thread, and the thread parks: the
@@ -344,7 +341,6 @@ int l_spawn_process(lua_State* L) {
         });
     });
     return suspended;
-#endif
 }
 
 void open_process(lua_State* L, runtime& rt) {
@@ -357,5 +353,10 @@ void open_process(lua_State* L, runtime& rt) {
     lua_setfield(L, -2, "__index");
     lua_pop(L, 1);
 }
+
+#else
+int l_spawn_process(lua_State* L) { return luaL_error(L, "spawn_process: " LASIO_NO_DAEMON_WHY); }
+void open_process(lua_State*, runtime&) {}
+#endif
 
 } // namespace lasio

@@ -3,6 +3,7 @@
 #include "base/lua_bridge.hpp"
 #include "lua/io_handle.hpp"
 #include "lua/os_lua.hpp"
+#include "os/os_config.hpp"
 #include "os/signal_names.hpp"
 #include "os/signal_watch.hpp"
 
@@ -11,6 +12,7 @@
 
 namespace lasio {
 
+#if defined(LASIO_HAS_DAEMON)
 namespace {
 
 inline constexpr char signal_metatable[] = "asio.signal";
@@ -70,9 +72,6 @@ const luaL_Reg signal_methods[] = {
 
 int l_signal(lua_State* L) {
     auto& rt = runtime::from(L);
-#if defined(_WIN32)
-    return luaL_error(L, "signal: not supported on Windows");
-#else
     int n = lua_gettop(L);
     if (n == 0) luaL_argerror(L, 1, "signal name or number expected");
     std::vector<int> signals;
@@ -95,12 +94,15 @@ int l_signal(lua_State* L) {
     new_object<signal_handle>(L, signal_metatable, signal_handle{w});
     w->start();
     return 1;
-#endif
 }
 
 void open_signal(lua_State* L, runtime& rt) {
     rt.push_upvalue(L);
     register_metatable(L, signal_metatable, signal_methods);
 }
+#else
+int l_signal(lua_State* L) { return luaL_error(L, "signal: " LASIO_NO_DAEMON_WHY); }
+void open_signal(lua_State*, runtime&) {}
+#endif
 
 } // namespace lasio

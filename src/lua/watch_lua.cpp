@@ -5,13 +5,14 @@
 #include "lua/os_lua.hpp"
 #include "lua/stream_lua.hpp"
 #include "os/fd_watch.hpp"
+#include "os/os_config.hpp"
 #include "os/stdin_pump.hpp"
 
 #include <cerrno>
 #include <climits>
 #include <cstring>
 
-#if !defined(_WIN32)
+#if defined(LASIO_HAS_DAEMON)
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -20,7 +21,7 @@
 
 namespace lasio {
 
-#if !defined(_WIN32)
+#if defined(LASIO_HAS_DAEMON)
 namespace {
 
 inline constexpr char watch_metatable[] = "asio.watch";
@@ -100,9 +101,6 @@ void open_watch(lua_State* L, runtime& rt) {
     register_metatable(L, watch_metatable, watch_methods);
 }
 
-#if defined(LASIO_NO_STDIN)
-int l_stdin(lua_State* L) { return luaL_error(L, "stdin: not in this build (LASIO_NO_STDIN)"); }
-#else
 int l_stdin(lua_State* L) {
     auto& rt = runtime::from(L);
     auto fail = [L](int e) { return push_fail(L, error_code(e, boost::system::system_category())); };
@@ -157,10 +155,9 @@ int l_stdin(lua_State* L) {
     pump->start();
     return 1;
 }
-#endif
 #else
-int l_watch(lua_State* L) { return luaL_error(L, "watch: not supported on Windows"); }
-int l_stdin(lua_State* L) { return luaL_error(L, "stdin: not supported on Windows"); }
+int l_watch(lua_State* L) { return luaL_error(L, "watch: " LASIO_NO_DAEMON_WHY); }
+int l_stdin(lua_State* L) { return luaL_error(L, "stdin: " LASIO_NO_DAEMON_WHY); }
 void open_watch(lua_State*, runtime&) {}
 #endif
 

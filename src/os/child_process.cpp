@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // Child processes: posix_spawn with pipes over socket pairs, reaping by pidfd (or polling), kill.
 #include "os/child_process.hpp"
+#include "os/os_config.hpp"
 
-#if !defined(_WIN32)
+#if defined(LASIO_HAS_DAEMON)
 #include "sched/pending.hpp"
 
 #include <cerrno>

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // Watches on foreign descriptors: Asio waits on a duplicate, one waiter, timeouts, close.
 #include "os/fd_watch.hpp"
+#include "os/os_config.hpp"
 
-#if !defined(_WIN32)
+#if defined(LASIO_HAS_DAEMON)
 #include "sched/pending.hpp"
 
 #include <fcntl.h>

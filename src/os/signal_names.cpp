@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: MIT
 // Signal names and numbers: the table scripts name signals by.
 #include "os/signal_names.hpp"
+#include "os/os_config.hpp"
 
 #include <csignal>
 #include <cctype>
 
 namespace lasio {
 
-#if !defined(_WIN32)
+#if defined(LASIO_HAS_DAEMON)
 namespace {
 
 struct named_signal {

@@ -2,7 +2,10 @@
 // Signal watchers: the background wait on Asio's signal_set, the coalescing queue, the one waiter.
 #include "os/signal_watch.hpp"
 
+#include "os/os_config.hpp"
 #include "os/signal_names.hpp"
+
+#if defined(LASIO_HAS_DAEMON)
 
 #include <algorithm>
 #include <csignal>
@@ -132,3 +135,4 @@ void signal_watch::release_io() {
 }
 
 } // namespace lasio
+#endif

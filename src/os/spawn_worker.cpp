@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // The spawner thread: a queue of jobs, one thread that runs them, started on first use.
 #include "os/spawn_worker.hpp"
+#include "os/os_config.hpp"
 
-#if !defined(_WIN32)
+#if defined(LASIO_HAS_DAEMON)
 #include <condition_variable>
 #include <csignal>
 #include <deque>
@@ -69,9 +70,5 @@ void run_on_spawner(unique_function<void()> job) {
     job();
 }
 
-} // namespace lasio
-#else
-namespace lasio {
-void run_on_spawner(unique_function<void()> job) { job(); }
 } // namespace lasio
 #endif

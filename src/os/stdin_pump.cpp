@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // The standard input pump: poll, read what is there, write it into the socket pair, again.
 #include "os/stdin_pump.hpp"
+#include "os/os_config.hpp"
 
-#if !defined(_WIN32) && !defined(LASIO_NO_STDIN)
+#if defined(LASIO_HAS_DAEMON)
 #include <boost/asio/write.hpp>
 
 #include <cerrno>
