@@ -17,11 +17,13 @@ function M.has_daemon() return asio._has_daemon == true end
 
 --- In a build without the daemon parts, a spec file calls this instead of its tests: fn (one of
 -- them) must raise "<name>: not in this build ...". Returns true when the parts are absent.
+-- describe and it are the calling spec file's (busted gives each file an environment of its own).
 function M.skip_without_daemon(title, name, fn)
   if M.has_daemon() then return false end
-  describe(title, function()
-    it("raises '" .. name .. ": not in this build' where src/os/ is left out", function()
-      assert.has_error(fn, name .. ': not in this build (LASIO_WITH_DAEMON=OFF)')
+  local env = getfenv(2)
+  env.describe(title, function()
+    env.it("raises '" .. name .. ": not in this build' where src/os/ is left out", function()
+      env.assert.has_error(fn, name .. ': not in this build (LASIO_WITH_DAEMON=OFF)')
     end)
   end)
   return true
