@@ -10,12 +10,13 @@ local got
 asio.spawn_light_thread(function()
   local sig = asio.signal('USR2')
   if STATE_INDEX == 1 then
-    got = sig:wait(5)
+    got = sig:wait(10)
     local f = io.open(flag, 'w'); f:write('1'); f:close()
   else
+    -- Every 20 ms, however soon this state got its own: state 1 may start watching later.
     for _ = 1, 250 do
       ffi.C.kill(ffi.C.getpid(), SIGUSR2)
-      got = got or sig:wait(0.02)
+      if got then asio.sleep(0.02) else got = sig:wait(0.02) end
       local f = io.open(flag)
       if f then f:close(); if got then break end end
     end
