@@ -111,4 +111,7 @@ require('asio.sync')(M)
 -- Work off the loop: a pool of asio.thread workers fed through a shared channel.
 if M.thread then require('asio.offload').install(M) end
 
+-- run_command over spawn_process (where the core has processes: not on Windows).
+require('asio.process')(M)
+
 return M

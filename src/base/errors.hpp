@@ -41,6 +41,13 @@ inline constexpr const char* invalid_certificate = "invalid certificate";
 inline constexpr const char* invalid_key = "invalid key";
 inline constexpr const char* invalid_ca = "invalid ca";
 inline constexpr const char* key_mismatch = "key does not match certificate";
+// Child processes and foreign descriptors (src/os/).
+inline constexpr const char* not_found = "not found";
+inline constexpr const char* permission_denied = "permission denied";
+inline constexpr const char* invalid_cwd = "invalid cwd";
+inline constexpr const char* exited = "exited";
+inline constexpr const char* reaped_elsewhere = "reaped elsewhere";
+inline constexpr const char* bad_descriptor = "bad descriptor";
 } // namespace err
 
 /// A non-blocking call found nothing to do now.

@@ -7,6 +7,8 @@
 #include "lua/resolve_lua.hpp"
 #include "lua/os_thread_lua.hpp"
 #include "lua/shared_channel_lua.hpp"
+#include "lua/os_lua.hpp"
+#include "os/os_config.hpp"
 #include "lua/server_lua.hpp"
 #include "lua/thread_lua.hpp"
 #include "lua/tls_context_lua.hpp"
@@ -113,6 +115,10 @@ const luaL_Reg functions[] = {
     {"unix_connect", l_unix_connect},
     {"udp", l_udp},
     {"tls_context", l_tls_context},
+    {"signal", l_signal},
+    {"spawn_process", l_spawn_process},
+    {"watch", l_watch},
+    {"stdin", l_stdin},
     {nullptr, nullptr},
 };
 
@@ -128,11 +134,20 @@ LASIO_EXPORT int luaopen_asio_core(lua_State* L) {
     open_server(L, rt);
     open_udp(L, rt);
     open_tls_context(L);
+    open_signal(L, rt);
+    open_process(L, rt);
+    open_watch(L, rt);
     lua_newtable(L);
     open_light_thread(L, rt);
     open_os_thread(L, rt);
     open_shared_channel(L, rt);
     rt.push_upvalue(L);
     luaL_setfuncs(L, functions, 1);
+#if defined(LASIO_HAS_DAEMON)
+    lua_pushboolean(L, 1);
+#else
+    lua_pushboolean(L, 0);
+#endif
+    lua_setfield(L, -2, "_has_daemon"); // for the specs: whether src/os/ is in this build
     return 1;
 }

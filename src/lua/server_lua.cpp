@@ -2,6 +2,7 @@
 // Lua bindings of servers: asio.server, asio.unix_server and the server methods.
 #include "lua/server_lua.hpp"
 
+#include "base/close_on_exec.hpp"
 #include "base/endpoint.hpp"
 #include "base/errors.hpp"
 #include "base/lua_bridge.hpp"
@@ -93,6 +94,7 @@ int l_server(lua_State* L) {
     net::ip::tcp::endpoint ep(*addr, *port);
     server::acceptor_type acceptor(rt.io());
     acceptor.open(net::generic::stream_protocol(ep.protocol().family(), IPPROTO_TCP), ec);
+    if (!ec) close_on_exec(acceptor.native_handle());
     if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
     if (!ec) ec = apply_socket_options(acceptor.native_handle(), opts);
     if (!ec) acceptor.bind(to_generic(ep), ec);
@@ -134,6 +136,7 @@ int l_unix_server(lua_State* L) {
     if (ec) return push_fail(L, ec);
     server::acceptor_type acceptor(rt.io());
     acceptor.open(net::generic::stream_protocol(AF_UNIX, 0), ec);
+    if (!ec) close_on_exec(acceptor.native_handle());
     if (!ec) acceptor.bind(*ep, ec);
     auto identity = ec ? std::nullopt : file_identity(path);
     if (!ec) acceptor.listen(backlog, ec);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Lua bindings of UDP sockets: asio.udp, send/receive, connect, options, multicast groups.
+#include "base/close_on_exec.hpp"
 #include "base/endpoint.hpp"
 #include "base/lua_bridge.hpp"
 #include "lua/udp_lua.hpp"
@@ -279,6 +280,7 @@ int l_udp(lua_State* L) {
     udp::endpoint ep(*addr, *port);
     udp::socket sock(rt.io());
     sock.open(ep.protocol(), ec);
+    if (!ec) close_on_exec(sock.native_handle());
     if (!ec) ec = apply_socket_options(sock.native_handle(), opts);
     if (!ec) sock.bind(ep, ec);
     if (ec) return push_fail(L, ec);

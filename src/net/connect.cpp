@@ -2,6 +2,8 @@
 // Connecting: resolve a host asynchronously, then try each address in turn (or a Unix path).
 #include "net/connect.hpp"
 
+#include "base/close_on_exec.hpp"
+
 #include "sched/pending.hpp"
 
 #include "base/endpoint.hpp"
@@ -54,6 +56,7 @@ public:
         error_code ec;
         socket_.emplace(rt_->io());
         socket_->open(net::generic::stream_protocol(AF_UNIX, 0), ec);
+        if (!ec) close_on_exec(socket_->native_handle());
         if (ec) {
             starting_ = true;
             fail(ec);
@@ -94,6 +97,7 @@ private:
         error_code ec;
         socket_.emplace(rt_->io());
         socket_->open(net::generic::stream_protocol(ep.protocol().family(), IPPROTO_TCP), ec);
+        if (!ec) close_on_exec(socket_->native_handle());
         if (!ec) ec = apply_socket_options(socket_->native_handle(), opts_.socket);
         if (!ec && opts_.bind) ec = bind_local(*socket_, *opts_.bind, ep.protocol() == tcp::v6());
         if (ec) {

@@ -2,6 +2,7 @@
 // Listening servers: the accept loop, its back-off on exhausted descriptors, and close.
 #include "net/server.hpp"
 
+#include "base/close_on_exec.hpp"
 #include "base/errors.hpp"
 #include "sched/pending.hpp"
 
@@ -46,6 +47,7 @@ void server::start() {
 void server::on_accept(const error_code& ec, socket_type peer) {
     if (closed_ || rt_->closing()) return;
     if (!ec) {
+        close_on_exec(peer.native_handle());
         if (nodelay_) {
             error_code ignored; // a connection that cannot take it still works
             peer.set_option(net::ip::tcp::no_delay(true), ignored);
