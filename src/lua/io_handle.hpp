@@ -6,6 +6,7 @@
 #include "base/endpoint.hpp"
 #include "base/errors.hpp"
 #include "base/lua_bridge.hpp"
+#include "sched/runtime.hpp" // owe_collector, finalized_handle_charge
 
 #include <lua.hpp>
 
