@@ -57,6 +57,9 @@ function M.install(asio)
     end
   end
 
+  -- Bytecode by function (weak keys): a function offloaded again is not dumped again.
+  local dumped = setmetatable({}, { __mode = 'k' })
+
   -- The job's description of fn: its bytecode and upvalues, or a 'module.name'.
   local function describe(fn)
     if type(fn) == 'string' then
@@ -66,7 +69,12 @@ function M.install(asio)
     if type(fn) ~= 'function' then
       error("bad argument #1 to 'offload' (function or 'module.name' expected, got " .. type(fn) .. ')', 3)
     end
-    local ok, code = pcall(string.dump, fn)
+    local code = dumped[fn]
+    local ok = code ~= nil
+    if not ok then
+      ok, code = pcall(string.dump, fn)
+      if ok then dumped[fn] = code end
+    end
     if not ok then
       error("bad argument #1 to 'offload' (a C function cannot cross to another state (pass its 'module.name'))", 3)
     end
