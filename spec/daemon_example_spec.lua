@@ -3,7 +3,7 @@
 local asio = require 'asio'
 local helpers = require 'spec.support.helpers'
 local run = helpers.run_async
-if helpers.skip_without_daemon('examples/daemon.lua', 'signal', function() asio.signal('HUP') end) then return end
+if helpers.skip_without_daemon('examples/daemon.lua', 'spawn_process', function() asio.spawn_process { 'true' } end) then return end
 
 local here = debug.getinfo(1, 'S').source:match('^@(.*)spec/daemon_example_spec%.lua$') or './'
 

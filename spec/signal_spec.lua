@@ -4,7 +4,7 @@ local asio = require 'asio'
 local helpers = require 'spec.support.helpers'
 local ffi = require 'ffi'
 local run = helpers.run_async
-if helpers.skip_without_daemon('asio.signal', 'signal', function() asio.signal('TERM') end) then return end
+if helpers.skip_without_signals('asio.signal', 'signal', function() asio.signal('TERM') end) then return end
 
 pcall(ffi.cdef, [[
 int kill(int pid, int sig);

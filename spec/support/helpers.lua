@@ -11,22 +11,33 @@ function M.has_tls()
   return tls_loads
 end
 
---- Whether this build has the daemon parts (signals, processes, watches, stdin): false in the
--- router-size build, which leaves src/os/ out (LASIO_WITH_DAEMON=OFF).
+--- Whether this build has the daemon parts (processes, watches, stdin): false in the
+-- router-size build, which leaves them out (LASIO_WITH_DAEMON=OFF).
 function M.has_daemon() return asio._has_daemon == true end
+
+--- Whether this build has asio.signal (every build unless LASIO_WITH_SIGNALS=OFF).
+function M.has_signals() return asio._has_signals == true end
+
+local function skip_without(present, option, title, name, fn, env)
+  if present then return false end
+  env.describe(title, function()
+    env.it("raises '" .. name .. ": not in this build' where it is left out", function()
+      env.assert.has_error(fn, name .. ': not in this build (' .. option .. '=OFF)')
+    end)
+  end)
+  return true
+end
 
 --- In a build without the daemon parts, a spec file calls this instead of its tests: fn (one of
 -- them) must raise "<name>: not in this build ...". Returns true when the parts are absent.
 -- describe and it are the calling spec file's (busted gives each file an environment of its own).
 function M.skip_without_daemon(title, name, fn)
-  if M.has_daemon() then return false end
-  local env = getfenv(2)
-  env.describe(title, function()
-    env.it("raises '" .. name .. ": not in this build' where src/os/ is left out", function()
-      env.assert.has_error(fn, name .. ': not in this build (LASIO_WITH_DAEMON=OFF)')
-    end)
-  end)
-  return true
+  return skip_without(M.has_daemon(), 'LASIO_WITH_DAEMON', title, name, fn, getfenv(2))
+end
+
+--- The same for asio.signal.
+function M.skip_without_signals(title, name, fn)
+  return skip_without(M.has_signals(), 'LASIO_WITH_SIGNALS', title, name, fn, getfenv(2))
 end
 
 --- Runs fn() in a light thread, drives the loop and fails the test if fn raises, if any other

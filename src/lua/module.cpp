@@ -149,5 +149,11 @@ LASIO_EXPORT int luaopen_asio_core(lua_State* L) {
     lua_pushboolean(L, 0);
 #endif
     lua_setfield(L, -2, "_has_daemon"); // for the specs: whether src/os/ is in this build
+#if defined(LASIO_HAS_SIGNALS)
+    lua_pushboolean(L, 1);
+#else
+    lua_pushboolean(L, 0);
+#endif
+    lua_setfield(L, -2, "_has_signals");
     return 1;
 }

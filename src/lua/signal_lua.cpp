@@ -12,7 +12,7 @@
 
 namespace lasio {
 
-#if defined(LASIO_HAS_DAEMON)
+#if defined(LASIO_HAS_SIGNALS)
 namespace {
 
 inline constexpr char signal_metatable[] = "asio.signal";
@@ -101,7 +101,7 @@ void open_signal(lua_State* L, runtime& rt) {
     register_metatable(L, signal_metatable, signal_methods);
 }
 #else
-int l_signal(lua_State* L) { return luaL_error(L, "signal: " LASIO_NO_DAEMON_WHY); }
+int l_signal(lua_State* L) { return luaL_error(L, "signal: " LASIO_NO_SIGNALS_WHY); }
 void open_signal(lua_State*, runtime&) {}
 #endif
 

@@ -8,7 +8,7 @@
 
 namespace lasio {
 
-#if defined(LASIO_HAS_DAEMON)
+#if defined(LASIO_HAS_SIGNALS) || defined(LASIO_HAS_DAEMON)
 namespace {
 
 struct named_signal {

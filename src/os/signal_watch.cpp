@@ -5,7 +5,7 @@
 #include "os/os_config.hpp"
 #include "os/signal_names.hpp"
 
-#if defined(LASIO_HAS_DAEMON)
+#if defined(LASIO_HAS_SIGNALS)
 
 #include <algorithm>
 #include <csignal>
