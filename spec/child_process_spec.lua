@@ -365,7 +365,7 @@ describe("asio.run_command", function()
 end)
 
 describe("lua_close with children running", function()
-  it("kills and reaps them, releases their handles, and exits cleanly", function()
+  it("kills and reaps them, releases their handles, and exits cleanly #subprocess", function()
     local here = debug.getinfo(1, 'S').source:match('^@(.*)spec/child_process_spec%.lua$') or './'
     local env = os.getenv('ASIO_SANITIZE') and 'ASAN_OPTIONS=detect_leaks=1 ' or ''
     local out = assert(io.popen(env .. 'luajit ' .. here .. 'spec/scripts/close_with_children.lua 2>&1; echo "status $?"'))

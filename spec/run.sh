@@ -121,14 +121,16 @@ else
   fail 1 "router-size build (see the size it printed above)"
 fi
 
-# The code shared between OS threads (states on threads, shared channels, offload), built with
-# ThreadSanitizer: the threading specs run on it. busted must not re-execute itself (--ignore-lua):
-# the shell it would go through does not start with libtsan preloaded, and for that reason the
-# specs that start child processes (tagged subprocess) run on the other builds only.
+# The code shared between OS threads (states on threads, shared channels, offload, the process-wide
+# signal registry and child spawner), built with ThreadSanitizer: those specs run on it. busted
+# must not re-execute itself (--ignore-lua): the shell it would go through does not start with
+# libtsan preloaded. The specs that start luajit or a test host in a child process (tagged
+# subprocess) run on the other builds only; other children (sh, cat, sleep) run without libtsan
+# (spec/support/unpreload.lua).
 if build_variant tsan -DLASIO_TSAN=ON; then
   tsan=$(g++ -print-file-name=libtsan.so.2)
-  SPECS="spec/threads_os_spec.lua spec/shared_channel_spec.lua spec/offload_spec.lua spec/multicore_spec.lua spec/value_codec_spec.lua" \
-    BUSTED_ARGS="--ignore-lua --exclude-tags=subprocess" \
+  SPECS="spec/threads_os_spec.lua spec/shared_channel_spec.lua spec/offload_spec.lua spec/multicore_spec.lua spec/value_codec_spec.lua spec/signal_spec.lua spec/child_process_spec.lua spec/watch_spec.lua" \
+    BUSTED_ARGS="--ignore-lua --exclude-tags=subprocess --helper=spec/support/unpreload.lua" \
     run_specs tsan tsan LD_PRELOAD="$tsan" TSAN_OPTIONS=halt_on_error=0
 else
   fail 1 "ThreadSanitizer build"

@@ -124,7 +124,7 @@ describe("asio.signal", function()
     assert.is_true(default_action(SIGUSR2))
   end)
 
-  it("makes a process that closed its watcher die of the signal again", function()
+  it("makes a process that closed its watcher die of the signal again #subprocess", function()
     local script = [[
       local asio = require 'asio'
       local ffi = require 'ffi'
@@ -163,7 +163,28 @@ describe("asio.signal", function()
     end)
   end)
 
-  it("reaches the watchers of every Lua state of the process (two states on two OS threads)", function()
+  it("reaches the watchers of a state on another OS thread (asio.thread), while this one watches too", function()
+    run(function()
+      local ready, stop = asio.shared_channel(1), asio.shared_channel(1)
+      local mine = asio.signal('USR2')
+      local th = asio.thread(function(r, s)
+        local sig = asio.signal('USR2')
+        r:send('watching')
+        local name = sig:wait(10)
+        sig:close()
+        s:recv(10) -- stays until the spec has its own, so both watch at once throughout
+        return name
+      end, ready, stop)
+      assert.equal('watching', ready:recv(10))
+      raise(SIGUSR2)
+      assert.equal('USR2', (mine:wait(5)))
+      stop:send('done')
+      assert.same({ true, 'USR2' }, { th:join(10) })
+      mine:close()
+    end, { timeout = 20 })
+  end)
+
+  it("reaches the watchers of every Lua state of the process (two states on two OS threads) #subprocess", function()
     local host = os.getenv('ASIO_TEST_HOST')
     assert.is_string(host, 'ASIO_TEST_HOST must name the two_states test host (spec/run.sh sets it)')
     assert.is_true(shell(host .. ' ' .. here .. 'spec/scripts/signal_states.lua'))
