@@ -107,11 +107,34 @@ end
 M.destroy_server = M.destory_server
 
 -- Channels, select, locks, events, wait groups, wait_all/wait_any: plain Lua on park/wake.
-require('asio.sync')(M)
--- Work off the loop: a pool of asio.thread workers fed through a shared channel.
-if M.thread then require('asio.offload').install(M) end
+local install_sync_part = require('asio.sync')(M)
 
+-- Parts loaded on first use, so that a state that never uses them (every asio.thread state
+-- starts by loading this module) neither loads nor keeps them: about half the Lua heap of a
+-- fresh state, and half the time of a thread's spawn + join. `asio.mutex` and the rest work
+-- as if they had always been there; only pairs(asio) does not list them before their first use.
+local on_first_use = {}
+local function lazy(names, install)
+  for _, name in ipairs(names) do on_first_use[name] = install end
+end
+lazy({ 'mutex', 'rwlock', 'semaphore' }, function() install_sync_part('locks') end)
+lazy({ 'event', 'condition', 'waitgroup' }, function() install_sync_part('events') end)
+lazy({ 'wait_all', 'wait_any' }, function() install_sync_part('threads') end)
+-- Work off the loop: a pool of asio.thread workers fed through a shared channel.
+if M.thread then lazy({ 'offload', 'offload_pool' }, function() require('asio.offload').install(M) end) end
 -- run_command over spawn_process (where the core has processes: not on Windows).
-require('asio.process')(M)
+lazy({ 'run_command' }, function() require('asio.process')(M) end)
+
+setmetatable(M, {
+  __index = function(t, name)
+    local install = on_first_use[name]
+    if not install then return nil end
+    install()
+    for other, how in pairs(on_first_use) do
+      if how == install then on_first_use[other] = nil end
+    end
+    return rawget(t, name)
+  end,
+})
 
 return M

@@ -39,6 +39,30 @@ describe("asio.thread", function()
     end)
   end)
 
+  it("loads locks, events, wait_all, offload and run_command in a fresh state only on first use", function()
+    run(function()
+      local ok, before, kinds, after = asio.thread(function()
+        local a = require 'asio'
+        local parts = { 'asio.sync.locks', 'asio.sync.events', 'asio.sync.threads', 'asio.offload', 'asio.process' }
+        local loaded = {}
+        for _, m in ipairs(parts) do if package.loaded[m] then loaded[#loaded + 1] = m end end
+        local kinds = { type(a.mutex), type(a.semaphore), type(a.event), type(a.waitgroup), type(a.wait_any),
+          type(a.offload_pool), type(a.run_command), type(a.no_such_function) }
+        local now = 0
+        for _, m in ipairs(parts) do if package.loaded[m] then now = now + 1 end end
+        local m = a.mutex()
+        assert(m:lock())
+        m:unlock()
+        return table.concat(loaded, ','), kinds, now
+      end):join()
+      assert.is_true(ok, before)
+      assert.equal('', before)
+      local f = 'function'
+      assert.same({ f, f, f, f, f, f, f, 'nil' }, kinds)
+      assert.equal(5, after)
+    end)
+  end)
+
   it("copies every copyable type both ways", function()
     run(function()
       local bytes = {}

@@ -38,19 +38,20 @@
 -- Usage: `require('asio.sync')(asio)` once, from the module that builds the `asio` table.
 -- @module asio.sync
 
---- Adds the coordination functions to `asio`.
+--- Adds channels and select to `asio` (shared channels' methods too: a channel can arrive in a
+-- state before any function of asio is called). Returns the installer of the other parts, which
+-- the module loads on first use: install_part('locks' | 'events' | 'threads').
 -- @tparam table asio the module table with the core primitives
--- @treturn table asio
+-- @treturn function install_part
 return function(asio)
   -- Every part installs itself the same way: install(asio, W [, what it builds on]).
   local W = require('asio.sync.waitq').new(asio)
   local chan = require('asio.sync.channel').install(asio, W)
   local sc = asio._sc_methods and require('asio.sync.shared_channel').install(asio, W)
   require('asio.sync.select').install(asio, W, chan, sc)
-  for _, part in ipairs { 'locks', 'events', 'threads' } do
-    require('asio.sync.' .. part).install(asio, W)
-  end
   -- For tests: handoffs whose waiter has not resumed yet (0 once the loop is idle).
   asio._sync_pending_handoffs = W.pending_handoffs
-  return asio
+  return function(part)
+    require('asio.sync.' .. part).install(asio, W)
+  end
 end
