@@ -119,6 +119,32 @@ describe("req:upgrade with Python's websockets as the client", function()
   end)
 end)
 
+local node_modules = (os.getenv('HOME') or '') .. '/.cache/lasio-node/node_modules'
+local has_node = helpers.has_daemon() and H.have('node') and io.open(node_modules .. '/ws/package.json') ~= nil
+
+describe("req:upgrade with Node's ws as the client", function()
+  if not has_node then return pending("no node or no ws package (spec/run.sh installs it with npm)") end
+
+  local function node_client(url, extra)
+    local out, err = asio.run_command({ 'env', '-u', 'LD_PRELOAD', 'NODE_PATH=' .. node_modules, 'node',
+      here .. '/websocket_node.js', url, extra }, { timeout = 60 })
+    assert(out, err)
+    return lines(out)
+  end
+
+  for _, deflate in ipairs { false, true } do
+    it("echoes text, binary, empty, 4 MiB and fragmented messages, answers a ping, reports the close" ..
+      (deflate and " (permessage-deflate)" or ""), function()
+      with_server(echo, function(port, seen)
+        local got = node_client(('ws://127.0.0.1:%d/ws'):format(port), deflate and 'deflate' or nil)
+        assert.same({ 'protocol a', 'deflate ' .. tostring(deflate), 'echo 0 true', 'echo 1 true', 'echo 2 true',
+          'echo 3 true', 'echo 4 true', 'pong true', 'closed 4005 ' }, got)
+        assert.same({ 'closed', 4005, 'node done' }, helpers.wait_for(function() return seen.closed end))
+      end, { upgrade = { protocols = { 'a' }, deflate = deflate }, timeout = 60 })
+    end)
+  end
+end)
+
 describe("http.websocket against Python's websockets server", function()
   if not has_python then return pending("no python3-websockets (or no child processes in this build)") end
 
@@ -152,6 +178,17 @@ describe("http.websocket against Python's websockets server", function()
       assert.is_true(got == big)
       assert.is_true(ws:close())
       assert.same({ nil, 'closed', 1000, '' }, { ws:receive() })
+    end)
+  end)
+
+  it("negotiates permessage-deflate when asked to", function()
+    with_python(function(port)
+      local ws = assert(http.websocket(('ws://127.0.0.1:%d/echo'):format(port), { deflate = true }))
+      assert.matches('permessage%-deflate', ws.headers['sec-websocket-extensions'])
+      local text = string.rep('compressible ', 100000)
+      assert(ws:send(text))
+      assert.is_true(text == ws:receive(10))
+      ws:close()
     end)
   end)
 
