@@ -429,3 +429,19 @@ describe("asio.ws lifetime and arguments", function()
     end)
   end)
 end)
+
+describe("examples/ws_chat.lua", function()
+  if not helpers.has_daemon() then return pending("no child processes in this build") end
+
+  it("delivers every message once to every other member of a 1,000-member room", function()
+    -- The sanitizer build is several times slower: a smaller room there.
+    local n = os.getenv('ASIO_SANITIZE') and 200 or 1000
+    run(function()
+      local out, err, code = asio.run_command({ 'luajit', here .. '/../examples/ws_chat.lua', tostring(n) },
+        { timeout = 240 })
+      assert(out, err)
+      assert.equal(0, code, err)
+      assert.matches(('^%d members, %d messages delivered %%(%d expected%%)'):format(n, n * (n - 1), n * (n - 1)), out)
+    end, { timeout = 250 })
+  end)
+end)
