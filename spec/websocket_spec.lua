@@ -408,6 +408,43 @@ describe("asio.ws lifetime and arguments", function()
     end)
   end)
 
+  it("answers pings while the script does something else than receive", function()
+    with_server(function(ws, seen)
+      seen.pinged = { ws:ping('busy?', 10) }
+      ws:close()
+    end, function(port, seen)
+      local ws = assert(http.websocket(('ws://127.0.0.1:%d/ws'):format(port)))
+      assert.same({ true }, helpers.wait_for(function() return seen.pinged end))
+      assert.same({ nil, 'closed', 1000, '' }, { ws:receive(10) })
+    end)
+  end)
+
+  it("bounds what waits to be sent: a send to a peer that does not read times out", function()
+    with_server(function(ws, seen)
+      local big = string.rep('x', 1024 * 1024)
+      local ok, err
+      for _ = 1, 200 do
+        ok, err = ws:send(big)
+        if not ok then break end
+      end
+      seen.result = { ok, err }
+    end, function(port, seen)
+      local c = assert(asio.connect('127.0.0.1', port))
+      c:settimeout(10)
+      assert(c:write('GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' ..
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n'))
+      -- Reads nothing more: the server's sends fill the socket buffers, then one times out.
+      local result
+      for _ = 1, 200 do
+        result = seen.result
+        if result then break end
+        asio.sleep(0.05)
+      end
+      c:close()
+      assert.same({ nil, 'timeout' }, result)
+    end, { upgrade = { send_timeout = 0.2 } })
+  end)
+
   it("closes the connection of a websocket nobody references any more", function()
     with_server(function(ws, seen)
       assert.equal('hi', ws:receive(10))

@@ -514,8 +514,9 @@ int l_new(lua_State* L) {
         b->c = std::make_shared<ws_core>(ctx->ioc);
         ws_stream& ws = b->c->ws;
         // Whole messages in one frame: Beast would otherwise cut them at the write buffer size.
+        // That buffer (a client masks through it) is allocated per WebSocket: 16 KiB, not more.
         ws.auto_fragment(false);
-        ws.write_buffer_bytes(64 * 1024);
+        ws.write_buffer_bytes(16 * 1024);
         ws.read_message_max(static_cast<std::size_t>(max_message));
         if (deflate) {
             bws::permessage_deflate pmd;
