@@ -344,6 +344,15 @@ describe("bad input", function()
     end, opts)
   end
 
+  it("answers 400 to a request that is no WebSocket upgrade", function()
+    with_server(echo, function(port, seen)
+      local got = H.raw(port, 'GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')
+      assert.equal(400, H.status_of(got))
+      assert.equal('bad handshake', helpers.wait_for(function() return seen.refused end))
+      assert.equal('plain\n', (H.raw(port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'):match('\r\n\r\n(.*)$')))
+    end)
+  end)
+
   it("closes with 1007 on invalid UTF-8 in a text message", function()
     check(frame(1, 'ok \255\254 not utf-8'), 1007)
   end)
