@@ -39,6 +39,9 @@ constexpr const char* context_metatable = "asio.websocket_context";
 
 using ws_stream = bws::stream<pipe_stream, true>;
 
+/// Message buffers bigger than this are given back once their message is through.
+constexpr std::size_t shrink_above = 64 * 1024;
+
 enum class phase { idle, pending, done, failed };
 
 /**
@@ -210,6 +213,8 @@ int l_next(lua_State* L) {
         lua_pushlstring(L, static_cast<const char*>(data.data()), data.size());
         lua_pushstring(L, c.message_binary ? "binary" : "text");
         c.message.consume(c.message.size());
+        // A big message must not leave its buffer to every idle WebSocket that once got one.
+        if (c.message.capacity() > shrink_above) c.message.shrink_to_fit();
         c.message_ready = false;
         // The next read starts now, so control frames are answered while Lua is busy elsewhere.
         try {
@@ -257,6 +262,7 @@ int l_send(lua_State* L) {
     if (failed) return luaL_error(L, "websocket: out of memory");
     // A write still waiting is behind a close handshake, and fails when that ends.
     if (c.writing || c.write_ec) return push_fail(L, "closed");
+    if (c.send_buf.capacity() > shrink_above) std::string().swap(c.send_buf);
     lua_pushboolean(L, 1);
     return 1;
 }
