@@ -67,9 +67,17 @@ end
 local function reader(st)
   local box, conn = st.box, st.conn
   while true do
-    while st.tail - st.head < st.qmax do
-      local msg, kind, code, reason = box:next()
-      if msg == false then break end
+    local wants, torn, pongs, pending, closed
+    while true do
+      if st.tail - st.head >= st.qmax then
+        wants, torn, pongs, pending, closed = box:state()
+        break
+      end
+      local msg, kind, code, reason, r5, r6 = box:next()
+      if msg == false then
+        wants, torn, pongs, pending, closed = kind, code, reason, r5, r6
+        break
+      end
       if msg == nil then
         -- Beast's answer (the close frame it echoed or the one that refuses bad input) goes out
         -- before the connection closes.
@@ -80,15 +88,14 @@ local function reader(st)
       push(st, msg, kind)
       st.recv_cond:signal()
     end
-    local wants, torn, pongs, pending = box:state()
     if pending then flush_locked(st, st.send_timeout) end
     if pongs ~= st.pongs then
       st.pongs = pongs
       st.pong_cond:broadcast()
     end
-    local closed, code, reason = box:close_result()
     if closed and not wants then
       -- Our close handshake ended while the queue was full (Beast's close read for itself).
+      local _, code, reason = box:close_result()
       conn:close()
       return finish(st, code, reason)
     end
@@ -170,8 +177,15 @@ function W:send(msg, kind)
   st.sending = true
   local ok, err = st.wlock:lock(st.send_timeout)
   if ok then
-    ok, err = st.box:send(msg, kind == 'binary')
-    if ok then ok, err = flush(st) end
+    -- The frames come back at once; whatever others produce meanwhile, they flush themselves.
+    local out
+    ok, out = st.box:send(msg, kind == 'binary')
+    if not ok then
+      err = out
+    elseif out then
+      ok, err = st.conn:write(out)
+      if not ok then st.conn:close() end
+    end
     st.wlock:unlock()
   end
   st.sending = false

@@ -183,18 +183,21 @@ int l_output(lua_State* L) {
     return 1;
 }
 
-/// s:state() → wants_input, torn_down, pongs, has_output.
-int l_state(lua_State* L) {
-    ws_core& c = check_ws(L);
+/// Pushes wants_input, torn_down, pongs, has_output, close_done: what the reader checks.
+int push_state(lua_State* L, ws_core& c) {
     lua_pushboolean(L, c.pipe().wants_input());
     lua_pushboolean(L, c.pipe().torn_down());
     lua_pushinteger(L, c.pongs);
     lua_pushboolean(L, c.pipe().has_output());
-    return 4;
+    lua_pushboolean(L, c.closing == phase::done || c.closing == phase::failed);
+    return 5;
 }
 
-/// s:next() → msg, "text"|"binary"; false when no message is complete yet (a read is then in
-/// flight); nil, "closed", code, reason once reading has ended.
+/// s:state() → wants_input, torn_down, pongs, has_output, close_done.
+int l_state(lua_State* L) { return push_state(L, check_ws(L)); }
+
+/// s:next() → msg, "text"|"binary"; false and what state() returns when no message is complete
+/// yet (a read is then in flight); nil, "closed", code, reason once reading has ended.
 int l_next(lua_State* L) {
     ws_core& c = check_ws(L);
     if (c.handshake != phase::done) return luaL_error(L, "next: the handshake is not complete");
@@ -235,10 +238,10 @@ int l_next(lua_State* L) {
         return 4;
     }
     lua_pushboolean(L, 0);
-    return 1;
+    return 1 + push_state(L, c);
 }
 
-/// s:send(data [, binary]) → true, or nil, "closed". The frames are in output() afterwards.
+/// s:send(data [, binary]) → true and the bytes to send (nil when none), or nil, "closed".
 int l_send(lua_State* L) {
     ws_core& c = check_ws(L);
     size_t n = 0;
@@ -264,7 +267,10 @@ int l_send(lua_State* L) {
     if (c.writing || c.write_ec) return push_fail(L, "closed");
     if (c.send_buf.capacity() > shrink_above) std::string().swap(c.send_buf);
     lua_pushboolean(L, 1);
-    return 1;
+    if (!c.pipe().has_output()) return 1;
+    std::string out = c.pipe().take_output();
+    lua_pushlstring(L, out.data(), out.size());
+    return 2;
 }
 
 /// s:ping([data]) → true, or nil, "closed". The pong is counted by state().
@@ -590,7 +596,8 @@ LASIO_EXPORT int luaopen_asio_websocket(lua_State* L) {
     bool failed = false;
     try {
         ctx = new (mem) context_box();
-        ctx->ioc = std::make_shared<net::io_context>(1);
+        // Only the state's own thread ever touches it: no locking inside the scheduler.
+        ctx->ioc = std::make_shared<net::io_context>(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE);
     } catch (const std::exception&) {
         failed = true;
     }
