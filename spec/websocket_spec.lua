@@ -454,6 +454,39 @@ describe("asio.ws lifetime and arguments", function()
     end, { upgrade = { send_timeout = 0.2 } })
   end)
 
+  it("stays consistent when a light thread is killed in receive or in the middle of a send", function()
+    with_server(function(ws, seen)
+      -- A receive killed while it waits leaves the next receive free to run.
+      local th = asio.spawn_light_thread(function() ws:receive() end)
+      asio.sleep(0.01)
+      th:kill()
+      seen.killed = true
+      assert.equal('go on', ws:receive(10))
+      -- A send killed while it waits for the peer may leave half a frame: the connection closes.
+      local big = string.rep('x', 8 * 1024 * 1024)
+      local sender = asio.spawn_light_thread(function() for _ = 1, 100 do ws:send(big) end end)
+      asio.sleep(0.05)
+      sender:kill()
+      seen.after_kill = { ws:send('next') }
+      seen.closed = { ws:receive(10) }
+    end, function(port, seen)
+      local c = assert(asio.connect('127.0.0.1', port))
+      c:settimeout(10)
+      assert(c:write('GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' ..
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n'))
+      for _ = 1, 100 do
+        if assert(c:read_line()) == '' then break end
+      end
+      assert.is_true(helpers.wait_for(function() return seen.killed end))
+      assert(c:write(frame(1, 'go on')))
+      -- Reads nothing from here on: the big sends fill the socket buffers and wait.
+      local after = helpers.wait_for(function() return seen.closed end)
+      c:close()
+      assert.same({ nil, 'closed' }, seen.after_kill)
+      assert.equal('closed', after[2])
+    end)
+  end)
+
   it("closes the connection of a websocket nobody references any more", function()
     with_server(function(ws, seen)
       assert.equal('hi', ws:receive(10))

@@ -39,8 +39,23 @@ local function flush(st)
   end
 end
 
+-- Takes the send lock: true, or nil, err. A light thread killed while it held the lock may have
+-- left half a frame on the connection, which then cannot carry the WebSocket any more.
+local function lock(st, timeout)
+  local ok, got, err = pcall(st.wlock.lock, st.wlock, timeout)
+  if ok then return got, err end
+  st.conn:close()
+  return nil, 'closed'
+end
+
+-- Whether a light thread other than the caller is in the middle of op (receive, send, ping);
+-- one that was killed there is not.
+local function busy(holder)
+  return holder ~= nil and holder:status() ~= 'dead' and holder ~= asio.current()
+end
+
 local function flush_locked(st, timeout)
-  local ok, err = st.wlock:lock(timeout)
+  local ok, err = lock(st, timeout)
   if not ok then return nil, err end
   ok, err = flush(st)
   st.wlock:unlock()
@@ -144,7 +159,7 @@ end
 function W:receive(timeout)
   check_timeout(timeout, 1, 'receive')
   local st = self._st
-  if st.receiving then error('receive: the websocket already has a pending receive', 2) end
+  if busy(st.receiving) then error('receive: the websocket already has a pending receive', 2) end
   local deadline = timeout and now() + timeout
   while true do
     if st.tail > st.head then
@@ -158,9 +173,9 @@ function W:receive(timeout)
     if st.closed_code then return nil, 'closed', st.closed_code, st.closed_reason end
     local left = deadline and deadline - now()
     if left and left <= 0 then return nil, 'timeout' end
-    st.receiving = true
+    st.receiving = asio.current()
     st.recv_cond:wait(left)
-    st.receiving = false
+    st.receiving = nil
   end
 end
 
@@ -172,10 +187,10 @@ function W:send(msg, kind)
     error("bad argument #2 to 'send' (\"text\" or \"binary\" expected)", 2)
   end
   local st = self._st
-  if st.sending then error('send: the websocket already has a pending send', 2) end
+  if busy(st.sending) then error('send: the websocket already has a pending send', 2) end
   if st.closing or st.closed_code then return nil, 'closed' end
-  st.sending = true
-  local ok, err = st.wlock:lock(st.send_timeout)
+  st.sending = asio.current()
+  local ok, err = lock(st, st.send_timeout)
   if ok then
     -- The frames come back at once; whatever others produce meanwhile, they flush themselves.
     local out
@@ -188,7 +203,7 @@ function W:send(msg, kind)
     end
     st.wlock:unlock()
   end
-  st.sending = false
+  st.sending = nil
   return ok, err
 end
 
@@ -201,12 +216,12 @@ function W:ping(data, timeout)
   if data and #data > 125 then error("bad argument #1 to 'ping' (at most 125 bytes)", 2) end
   check_timeout(timeout, 2, 'ping')
   local st = self._st
-  if st.pinging then error('ping: the websocket already has a pending ping', 2) end
+  if busy(st.pinging) then error('ping: the websocket already has a pending ping', 2) end
   if st.closing or st.closed_code then return nil, 'closed' end
   local deadline = timeout and now() + timeout
-  st.pinging = true
+  st.pinging = asio.current()
   local start = st.pongs
-  local ok, err = st.wlock:lock(timeout)
+  local ok, err = lock(st, timeout)
   if ok then
     ok, err = st.box:ping(data or '')
     if ok then ok, err = flush(st) end
@@ -218,7 +233,7 @@ function W:ping(data, timeout)
     if left and left <= 0 then ok, err = nil, 'timeout' break end
     st.pong_cond:wait(left)
   end
-  st.pinging = false
+  st.pinging = nil
   return ok, err
 end
 
