@@ -385,6 +385,10 @@ describe("asio.ws lifetime and arguments", function()
       assert.has_error(function() http.websocket('ws://x/', { queue = 0 }) end,
         "bad argument #1 to 'websocket' (option 'queue' must be a positive number)")
       assert.same({ nil, 'invalid url' }, { http.websocket('http://127.0.0.1/') })
+      assert.has_error(function() http.websocket('ws://127.0.0.1/', { headers = { ['X-A'] = 'a\r\nX-B: b' } }) end,
+        'websocket: invalid value for header "X-A" (CR, LF or NUL)')
+      assert.has_error(function() http.websocket('ws://127.0.0.1/', { protocols = { 'a b' } }) end,
+        "bad argument #2 to 'websocket' (protocols must be tokens)")
       local ws = assert(http.websocket(('ws://127.0.0.1:%d/ws'):format(port)))
       assert.same({ nil, 'closed', 1000, '' }, { ws:receive(10) })
       assert.is_true(helpers.wait_for(function() return seen.checked end))

@@ -304,6 +304,13 @@ local function check_opts(opts, fname)
       error(("bad argument #1 to '%s' (option '%s' must be a table)"):format(fname, k), 3)
     end
   end
+  for _, k in ipairs { 'protocols', 'origins' } do
+    for _, v in ipairs(opts[k] or {}) do
+      if type(v) ~= 'string' then
+        error(("bad argument #1 to '%s' (option '%s' must be an array of strings)"):format(fname, k), 3)
+      end
+    end
+  end
   return opts
 end
 
@@ -366,11 +373,25 @@ local default_tls
 function M.connect(url, opts)
   if type(url) ~= 'string' then error("bad argument #1 to 'websocket' (string expected, got " .. type(url) .. ")", 2) end
   opts = check_opts(opts, 'websocket')
+  for _, p in ipairs(opts.protocols or {}) do
+    if type(p) ~= 'string' or not p:match("^[%w!#$%%&'*+%-.^_`|~]+$") then
+      error("bad argument #2 to 'websocket' (protocols must be tokens)", 2)
+    end
+  end
   local scheme, rest = url:match('^(%a[%w+.-]*)(://.*)$')
   scheme = scheme and scheme:lower()
   if scheme ~= 'ws' and scheme ~= 'wss' then return nil, 'invalid url' end
   local u, err = util.parse_url((scheme == 'wss' and 'https' or 'http') .. rest)
   if not u then return nil, err end
+  -- Checked before anything is sent: no request splitting through a header value.
+  local headers = {}
+  for k, v in pairs(opts.headers or {}) do
+    if type(v) ~= 'string' and type(v) ~= 'number' then
+      error(("bad argument #2 to 'websocket' (header '%s' must be a string)"):format(tostring(k)), 2)
+    end
+    util.check_field(k, tostring(v), 'websocket')
+    headers[k] = tostring(v)
+  end
   local timeout = opts.timeout or 30
   local deadline = now() + timeout
   local tls
@@ -384,8 +405,6 @@ function M.connect(url, opts)
   local conn
   conn, err = asio.connect(u.host, u.port, { timeout = timeout, tls = tls })
   if not conn then return nil, err end
-  local headers = {}
-  for k, v in pairs(opts.headers or {}) do headers[k] = v end
   if opts.protocols and #opts.protocols > 0 then
     headers['Sec-WebSocket-Protocol'] = table.concat(opts.protocols, ', ')
   end
