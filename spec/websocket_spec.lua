@@ -421,6 +421,31 @@ describe("asio.ws lifetime and arguments", function()
     end)
   end)
 
+  it("completes a close handshake while its receive queue is full, then hands out what it queued", function()
+    with_server(function(ws, seen)
+      for i = 1, 10 do assert(ws:send('m' .. i)) end
+      seen.sent = true
+      seen.closed = { select(2, ws:receive(10)) }
+    end, function(port, seen)
+      local ws = assert(http.websocket(('ws://127.0.0.1:%d/ws'):format(port), { queue = 2 }))
+      assert.is_true(helpers.wait_for(function() return seen.sent end))
+      -- The reader has started; let it fill its queue (the close below works either way).
+      assert.equal('m1', (ws:receive(10)))
+      asio.sleep(0.05)
+      assert.is_true(ws:close(4006, 'full'))
+      -- What was queued before the close comes first, in order (Beast drops what arrives after).
+      local i, last = 2, nil
+      for _ = 1, 20 do
+        last = { ws:receive(10) }
+        if not last[1] then break end
+        assert.equal('m' .. i, last[1])
+        i = i + 1
+      end
+      assert.same({ nil, 'closed', 4006, '' }, last)
+      assert.same({ 'closed', 4006, 'full' }, helpers.wait_for(function() return seen.closed end))
+    end)
+  end)
+
   it("answers pings while the script does something else than receive", function()
     with_server(function(ws, seen)
       seen.pinged = { ws:ping('busy?', 10) }

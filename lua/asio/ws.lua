@@ -120,8 +120,13 @@ local function reader(st)
     elseif torn then
       conn:close()
       return finish(st, 1006, '')
-    else
+    elseif st.tail - st.head >= st.qmax then
+      -- Checked again here, with no wait since: a receive that made room while this thread was
+      -- flushing signalled nobody.
       st.room:wait()
+    else
+      -- Room, and still no read wants input: Beast's read waits on its own close handshake.
+      asio.sleep(0.01)
     end
   end
 end
