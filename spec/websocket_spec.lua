@@ -516,6 +516,23 @@ describe("asio.ws lifetime and arguments", function()
     end)
   end)
 
+  it("works over a Unix socket, given as the client's connection", function()
+    local path = os.tmpname()
+    os.remove(path)
+    run(function()
+      local srv = assert(http.server { unix = path, routes = {
+        ['GET /ws'] = function(req) echo(assert(req:upgrade()), {}) end,
+      } })
+      local c = assert(asio.unix_connect(path))
+      local ws = assert(http.websocket('ws://localhost/ws', { conn = c }))
+      assert(ws:send('over unix'))
+      assert.same({ 'over unix', 'text' }, { ws:receive(10) })
+      ws:close()
+      srv:close(1, true)
+    end)
+    os.remove(path)
+  end)
+
   it("closes the connection of a websocket nobody references any more", function()
     with_server(function(ws, seen)
       assert.equal('hi', ws:receive(10))

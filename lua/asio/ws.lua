@@ -304,6 +304,9 @@ local function check_opts(opts, fname)
   if opts.queue and opts.queue % 1 ~= 0 then
     error(("bad argument #1 to '%s' (option 'queue' must be a positive integer)"):format(fname), 3)
   end
+  if opts.conn ~= nil and tostring(opts.conn):sub(1, 16) ~= 'asio.connection ' then
+    error(("bad argument #1 to '%s' (option 'conn' must be a connection)"):format(fname), 3)
+  end
   for _, k in ipairs { 'protocols', 'origins', 'headers' } do
     if opts[k] ~= nil and type(opts[k]) ~= 'table' then
       error(("bad argument #1 to '%s' (option '%s' must be a table)"):format(fname, k), 3)
@@ -373,7 +376,8 @@ local default_tls
 -- @tparam string url
 -- @tparam[opt] table opts headers, protocols, tls (a client context; default: the system's CAs,
 -- verifying the host name), timeout (connect and handshake, default 30), max_message, queue,
--- send_timeout, close_timeout, deflate
+-- send_timeout, close_timeout, deflate; conn: a connection to use (a Unix socket, a proxy
+-- tunnel ...) instead of connecting to the URL's host (the URL then gives Host and the path)
 -- @return ws; or nil, err [, status]
 function M.connect(url, opts)
   if type(url) ~= 'string' then error("bad argument #1 to 'websocket' (string expected, got " .. type(url) .. ")", 2) end
@@ -407,9 +411,11 @@ function M.connect(url, opts)
       tls = default_tls
     end
   end
-  local conn
-  conn, err = asio.connect(u.host, u.port, { timeout = timeout, tls = tls })
-  if not conn then return nil, err end
+  local conn = opts.conn
+  if conn == nil then
+    conn, err = asio.connect(u.host, u.port, { timeout = timeout, tls = tls })
+    if not conn then return nil, err end
+  end
   if opts.protocols and #opts.protocols > 0 then
     headers['Sec-WebSocket-Protocol'] = table.concat(opts.protocols, ', ')
   end
