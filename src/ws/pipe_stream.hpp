@@ -13,7 +13,9 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/error.hpp>
+#include <boost/asio/execution.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/require.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/role.hpp>
@@ -30,6 +32,42 @@ namespace net = boost::asio;
 using boost::beast::error_code;
 
 /**
+ * The io_contexts of a state's WebSockets. Beast's stream makes a timer, and a timer gives its
+ * io_context a reactor, which every poll then polls too: an epoll_wait per call from Lua. So the
+ * timers (never started: no Beast timeout is set) get an io_context of their own that nobody
+ * polls, and the handlers run on one without a reactor.
+ */
+struct ws_contexts {
+    /// Only the state's own thread ever touches them: no locking inside the schedulers.
+    net::io_context run{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE};
+    net::io_context timers{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE};
+};
+
+/// Runs handlers on ws_contexts::run (always posted, never inline) and names
+/// ws_contexts::timers as its execution context, where Beast's timer and its services live.
+class split_executor {
+public:
+    explicit split_executor(ws_contexts& c) noexcept : c_(&c) {}
+
+    net::execution_context& query(net::execution::context_t) const noexcept { return c_->timers; }
+    static constexpr net::execution::blocking_t query(net::execution::blocking_t) noexcept {
+        return net::execution::blocking.never;
+    }
+    split_executor require(net::execution::blocking_t::never_t) const noexcept { return *this; }
+
+    template <class F>
+    void execute(F&& f) const {
+        net::require(c_->run.get_executor(), net::execution::blocking.never).execute(std::forward<F>(f));
+    }
+
+    friend bool operator==(const split_executor& a, const split_executor& b) noexcept { return a.c_ == b.c_; }
+    friend bool operator!=(const split_executor& a, const split_executor& b) noexcept { return a.c_ != b.c_; }
+
+private:
+    ws_contexts* c_;
+};
+
+/**
  * An AsyncStream over two byte queues. A read completes at once from the input fed so far, or
  * waits (its handler kept) until feed or feed_eof; a write appends every byte to the output and
  * completes at once, so a Beast operation that only writes finishes within one poll of the
@@ -37,7 +75,7 @@ using boost::beast::error_code;
  */
 class pipe_stream {
 public:
-    using executor_type = net::io_context::executor_type;
+    using executor_type = split_executor;
 
     explicit pipe_stream(executor_type ex) : ex_(std::move(ex)) {}
 

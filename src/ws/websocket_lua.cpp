@@ -50,7 +50,7 @@ enum class phase { idle, pending, done, failed };
  * The io_context comes first so that it outlives the stream, whose operations it may still hold.
  */
 struct ws_core : std::enable_shared_from_this<ws_core> {
-    std::shared_ptr<net::io_context> ioc;
+    std::shared_ptr<ws_contexts> ioc;
     ws_stream ws;
 
     phase handshake = phase::idle;
@@ -73,13 +73,13 @@ struct ws_core : std::enable_shared_from_this<ws_core> {
     phase closing = phase::idle;
     error_code close_ec;
 
-    explicit ws_core(std::shared_ptr<net::io_context> c) : ioc(std::move(c)), ws(ioc->get_executor()) {}
+    explicit ws_core(std::shared_ptr<ws_contexts> c) : ioc(std::move(c)), ws(split_executor(*ioc)) {}
 
     pipe_stream& pipe() { return ws.next_layer(); }
 
     void drive() {
-        ioc->restart();
-        ioc->poll();
+        ioc->run.restart();
+        ioc->run.poll();
     }
 
     template <class F>
@@ -471,8 +471,8 @@ int l_gc(lua_State* L) {
         auto ioc = c->ioc;
         c.reset();
         // Operations the stream's destruction aborted end now, on a stream that is gone.
-        ioc->restart();
-        ioc->poll();
+        ioc->run.restart();
+        ioc->run.poll();
     }
     return 0;
 }
@@ -486,7 +486,7 @@ int l_tostring(lua_State* L) {
 /// The io_context of the state, in the upvalue of new: Beast's streams need an executor, and
 /// each io_context with a timer holds three descriptors, so the streams of a state share one.
 struct context_box {
-    std::shared_ptr<net::io_context> ioc;
+    std::shared_ptr<ws_contexts> ioc;
 };
 
 int l_context_gc(lua_State* L) {
@@ -596,8 +596,7 @@ LASIO_EXPORT int luaopen_asio_websocket(lua_State* L) {
     bool failed = false;
     try {
         ctx = new (mem) context_box();
-        // Only the state's own thread ever touches it: no locking inside the scheduler.
-        ctx->ioc = std::make_shared<net::io_context>(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE);
+        ctx->ioc = std::make_shared<ws_contexts>();
     } catch (const std::exception&) {
         failed = true;
     }
