@@ -2,7 +2,7 @@
 // asio/websocket.so: Boost.Beast's websocket::stream over a pipe_stream, as a userdata that Lua
 // (lua/asio/ws.lua) feeds with what a connection received and drains of what it must send.
 //
-// Every method starts Beast operations and then polls the state's private io_context until
+// Every method starts Beast operations and then polls the io_context of their handlers until
 // nothing is ready: a call returns with every operation it could finish finished, and the
 // results are read back by the next calls. No handler of this file calls Lua.
 #include "ws/pipe_stream.hpp"
@@ -47,7 +47,7 @@ enum class phase { idle, pending, done, failed };
 /**
  * One WebSocket. Owned by its userdata alone; the handlers of its Beast operations hold a
  * weak_ptr, so an operation completed after the userdata was collected finds nothing to update.
- * The io_context comes first so that it outlives the stream, whose operations it may still hold.
+ * The io_contexts come first so that they outlive the stream, whose operations they may hold.
  */
 struct ws_core : std::enable_shared_from_this<ws_core> {
     std::shared_ptr<ws_contexts> ioc;
@@ -483,8 +483,8 @@ int l_tostring(lua_State* L) {
     return 1;
 }
 
-/// The io_context of the state, in the upvalue of new: Beast's streams need an executor, and
-/// each io_context with a timer holds three descriptors, so the streams of a state share one.
+/// The io_contexts of the state, in the upvalue of new: Beast's streams need an executor, and
+/// an io_context with a timer holds three descriptors, so the streams of a state share them.
 struct context_box {
     std::shared_ptr<ws_contexts> ioc;
 };
