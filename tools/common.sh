@@ -25,6 +25,10 @@ need_packages() {
     # asio.http's specs: curl against the server, the client against nginx.
     command -v curl >/dev/null || missing+=(curl)
     command -v nginx >/dev/null || missing+=(nginx)
+    # asio.ws's specs: Python's websockets as client and server, Node's ws (from npm) as a client.
+    /usr/bin/python3 -c 'import websockets' 2>/dev/null || missing+=(python3-websockets)
+    command -v node >/dev/null || missing+=(nodejs)
+    command -v npm >/dev/null || missing+=(npm)
     # The compile-only check that src/ still builds for Windows.
     command -v x86_64-w64-mingw32-g++-posix >/dev/null || missing+=(g++-mingw-w64-x86-64)
   fi

@@ -24,6 +24,11 @@ M.close_idle = client.close_idle
 --- The client pool's settings: { size = per scheme/host/port, idle = seconds }.
 M.pool = client.pool_settings
 
+--- Opens a WebSocket to a ws:// or wss:// URL (asio.ws): ws, or nil, err [, status].
+function M.websocket(url, opts)
+  return require('asio.ws').connect(url, opts)
+end
+
 M.escape, M.unescape, M.parse_query, M.parse_url = util.escape, util.unescape, util.parse_query, util.parse_url
 M.reasons = util.reasons
 

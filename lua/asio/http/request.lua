@@ -97,4 +97,10 @@ function R:body()
   return body
 end
 
+--- Answers a WebSocket upgrade request (asio.ws): ws, or nil, err once a refusal was sent.
+-- opts: protocols, origins, max_message, queue, send_timeout, close_timeout, deflate (README).
+function R:upgrade(opts)
+  return require('asio.ws').upgrade(self, rawget(self, '_res'), opts)
+end
+
 return R

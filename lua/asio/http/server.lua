@@ -180,15 +180,17 @@ function S:serve(conn)
     end
     local req = request.new(st, method, target, version, headers, repeats)
     local res = response.new(st, req)
+    req._res = res
     dispatch(self, st, req, res)
-    if st.dead then break end
+    if st.dead or st.upgraded then break end
     skip_body(st, req)
     if st.must_close then break end
     p:reset()
   end
   self.conns[conn] = nil
   self.nconns = self.nconns - 1
-  conn:close()
+  -- An upgraded connection belongs to its WebSocket, which may outlive the handler.
+  if not st.upgraded then conn:close() end
   if self.closing and self.nconns == 0 and self.closer then asio.wake(self.closer) end
 end
 

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# asio.ws echo against a Node ws server and a C++ server written directly on Boost.Beast: the same
+# C++ Beast load generator (bench/ws/loadgen.cpp, one thread) drives each, pinned to core 0, the
+# server to core 1. For 64-byte and 64 KiB binary messages over 1 and 100 connections: echoes per
+# second and the server's CPU time per echo (user+system from /proc), REPEAT runs of DUR seconds,
+# medians. Node's ws comes from npm (under ~/.cache/lasio-node, as the specs install it).
+#   bash bench/ws/run.sh                 (DUR=5 REPEAT=3 by default)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+here=$(pwd)
+DUR=${DUR:-5}
+REPEAT=${REPEAT:-3}
+out=build/bench-ws
+mkdir -p "$out"
+export LUA_PATH="$here/lua/?.lua;;" LUA_CPATH="$here/build/release/?.so;;"
+node_modules=$HOME/.cache/lasio-node/node_modules
+[ -f "$node_modules/ws/package.json" ] || npm install --no-audit --no-fund --prefix "$HOME/.cache/lasio-node" ws >/dev/null
+for prog in beast_echo loadgen; do
+  if [ ! -x "$out/$prog" ] || [ "bench/ws/$prog.cpp" -nt "$out/$prog" ]; then
+    g++ -O2 -DNDEBUG -std=c++17 "bench/ws/$prog.cpp" -o "$out/$prog" -lpthread
+  fi
+done
+ticks=$(getconf CLK_TCK)
+
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+start_server() { # start_server NAME PORT: sets $pid
+  case $1 in
+    asio) taskset -c 1 luajit bench/ws/echo_asio.lua "$2" & pid=$! ;;
+    node) NODE_PATH=$node_modules taskset -c 1 node bench/ws/echo_node.js "$2" & pid=$! ;;
+    beast) taskset -c 1 "$out/beast_echo" "$2" & pid=$! ;;
+  esac
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "server $1 did not start" >&2
+  return 1
+}
+
+# one NAME CONNS SIZE: prints "echoes/s us_per_echo" for one run.
+one() {
+  local port=$((20000 + RANDOM % 20000))
+  start_server "$1" "$port"
+  local c0 n c1
+  c0=$(cpu_ticks "$pid")
+  n=$(taskset -c 0 "$out/loadgen" "$port" "$2" "$3" "$DUR")
+  c1=$(cpu_ticks "$pid")
+  kill "$pid"
+  wait "$pid" 2>/dev/null || true
+  awk -v n="$n" -v d="$DUR" -v c=$((c1 - c0)) -v t="$ticks" \
+    'BEGIN { printf "%.0f %.2f\n", n / d, (n > 0 ? c / t / n * 1e6 : 0) }'
+}
+
+median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+
+printf '%-6s %6s %6s %12s %12s\n' server size conns echoes/s cpu_us/echo
+for size in 64 65536; do
+  for conns in 1 100; do
+    for name in asio node beast; do
+      rates=() cpus=()
+      for _ in $(seq "$REPEAT"); do
+        read -r r c < <(one "$name" "$conns" "$size")
+        rates+=("$r") cpus+=("$c")
+      done
+      printf '%-6s %6s %6s %12s %12s\n' "$name" "$size" "$conns" \
+        "$(printf '%s\n' "${rates[@]}" | median)" "$(printf '%s\n' "${cpus[@]}" | median)"
+    done
+  done
+done
