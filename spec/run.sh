@@ -82,7 +82,8 @@ rock_install() {
   (cd / && eval "$(luarocks --lua-version 5.1 --tree "$tree" path)" &&
     luajit -e "local a = require 'asio'; assert(a.connect and a.server and not package.loaded['asio.tls'])
       assert(a.tls_context{ mode = 'client' }); assert(package.loaded['asio.tls']); print('required, TLS loaded on use: ok')
-      assert(require('asio.http').server and package.loaded['asio.http_parser']); print('asio.http: ok')")
+      assert(require('asio.http').server and package.loaded['asio.http_parser']); print('asio.http: ok')
+      assert(require('asio.ws') and package.loaded['asio.websocket']); print('asio.ws: ok')")
 }
 
 # The library for hosts as a user installs it: `cmake --install`, then a project of its own that

@@ -66,7 +66,10 @@ build_variant() {
 stage_release() {
   mkdir -p build/asio
   cp build/release/asio/core.so build/asio/core.so
-  rm -f build/asio/tls.so
-  [ ! -f build/release/asio/tls.so ] || cp build/release/asio/tls.so build/asio/tls.so
+  local part
+  for part in tls http_parser websocket; do
+    rm -f "build/asio/$part.so"
+    [ ! -f "build/release/asio/$part.so" ] || cp "build/release/asio/$part.so" "build/asio/$part.so"
+  done
   ln -sfn ../lua build/lua
 }

@@ -188,18 +188,27 @@ int main(void) {
     for (d = 0; d < 400 && global_int(L, "joined") == 0; ++d) luaasio_run_for(L, 50);
     CHECK(global_int(L, "joined") == 42);
 
-    /* asio.http from the static library: its Lua files and its parser are both compiled in. A
-     * request to a route of its own server, over loopback. */
+    /* asio.http and asio.ws from the static library: their Lua files, the parser and the
+     * WebSocket stream are all compiled in. A request and a WebSocket echo to its own server. */
     CHECK(run(L, "local http = require 'asio.http'\n"
-                 "local srv = assert(http.server { host = '127.0.0.1', port = 0,\n"
-                 "  routes = { ['GET /hi'] = function(req, res) return 200, 'hi ' .. req.path end } })\n"
+                 "local srv = assert(http.server { host = '127.0.0.1', port = 0, routes = {\n"
+                 "  ['GET /hi'] = function(req, res) return 200, 'hi ' .. req.path end,\n"
+                 "  ['GET /ws'] = function(req)\n"
+                 "    local ws = assert(req:upgrade{})\n"
+                 "    local msg = ws:receive(10); if msg then ws:send(msg:upper()) end; ws:close()\n"
+                 "  end } })\n"
                  "asio.spawn_light_thread(function()\n"
-                 "  local r = http.get('http://127.0.0.1:' .. select(2, srv:local_address()) .. '/hi')\n"
+                 "  local base = '127.0.0.1:' .. select(2, srv:local_address())\n"
+                 "  local r = http.get('http://' .. base .. '/hi')\n"
                  "  http_status = r and r.status or -1; http_ok = r and r.body == 'hi /hi' and 1 or -1\n"
+                 "  local ws = http.websocket('ws://' .. base .. '/ws', { timeout = 10 })\n"
+                 "  ws_ok = ws and ws:send('echo') and ws:receive(10) == 'ECHO' and 1 or -1\n"
+                 "  if ws then ws:close() end\n"
                  "  srv:close(); http.close_idle()\n"
                  "end)"));
-    for (d = 0; d < 400 && global_int(L, "http_status") == 0; ++d) luaasio_run_for(L, 50);
+    for (d = 0; d < 400 && global_int(L, "ws_ok") == 0; ++d) luaasio_run_for(L, 50);
     CHECK(global_int(L, "http_status") == 200 && global_int(L, "http_ok") == 1);
+    CHECK(global_int(L, "ws_ok") == 1);
 
     /* lua_close with a server, a connection, timers and a parked thread live. */
     CHECK(run(L, "asio.spawn_light_thread(function() asio.park() end)"

@@ -15,6 +15,9 @@ extern "C" int luaopen_asio_tls(lua_State* L);
 #if LASIO_STATIC_HTTP
 extern "C" int luaopen_asio_http_parser(lua_State* L);
 #endif
+#if LASIO_STATIC_WEBSOCKET
+extern "C" int luaopen_asio_websocket(lua_State* L);
+#endif
 
 namespace lasio {
 
@@ -48,6 +51,10 @@ int preload_all(lua_State* L) {
 #if LASIO_STATIC_HTTP
     lua_pushcfunction(L, luaopen_asio_http_parser);
     lua_setfield(L, -2, "asio.http_parser");
+#endif
+#if LASIO_STATIC_WEBSOCKET
+    lua_pushcfunction(L, luaopen_asio_websocket);
+    lua_setfield(L, -2, "asio.websocket");
 #endif
     for (int i = 0; embedded_lua_modules[i].module != nullptr; ++i) {
         lua_pushinteger(L, i);
