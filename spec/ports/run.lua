@@ -2,26 +2,40 @@
 -- A small stand-in for busted where busted cannot run (LuaJIT for Windows under Wine, a target's
 -- LuaJIT under qemu): describe / it / pending / before_each / after_each and the assertions the
 -- specs use, TAP on stdout, and a last line "N passed, N failed, N skipped".
---   luajit spec/ports/run.lua [--skip FILE] SPEC_FILE...
--- FILE lists tests this target skips, one "<spec file>: <full test name>  -- why" a line; a
--- skipped test is reported as "ok N - name # SKIP why" and counted apart.
+--   luajit spec/ports/run.lua [--target NAME] [--skip FILE] SPEC_FILE...
+-- FILE lists the tests some targets skip, one "<targets> <spec file>: <full test name> -- why" a
+-- line, <targets> a comma-separated list (windows, mipsel, aarch64, qemu for both of the last),
+-- and "*" for the name skips the whole file;
+-- a skipped test is reported as "ok N - name # SKIP why" and counted apart.
 
-local skips, files = {}, {}
+local skips, files, target, skip_file = {}, {}, nil, nil
 do
   local i = 1
   while i <= #arg do
     if arg[i] == '--skip' then
-      local f = assert(io.open(arg[i + 1], 'r'), 'cannot open ' .. tostring(arg[i + 1]))
-      for line in f:lines() do
-        local file, name, why = line:match('^(%S+):%s+(.-)%s+%-%-%s+(.*)$')
-        if file then skips[file .. ': ' .. name] = why end
-      end
-      f:close()
+      skip_file = arg[i + 1]
+      i = i + 2
+    elseif arg[i] == '--target' then
+      target = arg[i + 1]
       i = i + 2
     else
       files[#files + 1] = arg[i]
       i = i + 1
     end
+  end
+  if skip_file then
+    local f = assert(io.open(skip_file, 'r'), 'cannot open ' .. skip_file)
+    for line in f:lines() do
+      local which, file, name, why = line:match('^(%S+)%s+(%S+):%s+(.-)%s+%-%-%s+(.*)$')
+      if which then
+        for t in which:gmatch('[^,]+') do
+          if t == target or (t == 'qemu' and (target == 'mipsel' or target == 'aarch64')) then
+            skips[file .. ': ' .. name] = why
+          end
+        end
+      end
+    end
+    f:close()
   end
 end
 
@@ -195,7 +209,7 @@ local function run_file(path)
       else
         n = n + 1
         local name = full_name(node)
-        local why = skips[path .. ': ' .. name]
+        local why = skips[path .. ': ' .. name] or skips[path .. ': *']
         if node.pending then
           skipped = skipped + 1
           print(('ok %d - %s # SKIP pending'):format(n, name))
