@@ -123,9 +123,7 @@ luajit_windows() {
 
 # A target's sysroot for Linux: Debian's own binaries for that architecture (luajit, its headers
 # and library, OpenSSL, the C and C++ runtimes), unpacked with dpkg -x, not installed: several
-# have no Multi-Arch field. LuaJIT is Debian's build of the same source package: building it here
-# would need a 32-bit host compiler for mipsel (gcc-multilib), which Debian does not let one
-# install beside its cross compilers.
+# have no Multi-Arch field. On mipsel our own luajit replaces Debian's (luajit_mipsel).
 luajit_linux() {
   local ver=$1 arch=$2 dest=$cache/$2-sysroot-$1 debs p
   [ -f "$dest/.done" ] && { echo "$dest"; return; }
@@ -141,21 +139,35 @@ luajit_linux() {
   if [ ! -e "$dest/usr/bin/luajit" ]; then
     ln -s "$(cd "$dest/usr/bin" && ls luajit-* | head -1)" "$dest/usr/bin/luajit"
   fi
-  if [ "$arch" = mipsel ]; then
-    # qemu-user 7.2 runs a program marked "any FPU" (FPXX, as Debian builds mipsel) with 64-bit
-    # FPU registers (FR=1); LuaJIT's MIPS interpreter is written for paired 32-bit registers
-    # (FR=0), the mode the Linux kernel picks for such a program on 32-bit MIPS, so under qemu
-    # math.floor(2.5) gave 2.5. Our copy of luajit says FR=0 (fp_abi "double", 1) in its ABI
-    # flags, which makes qemu pick the mode the hardware would.
-    local exe off
-    exe=$(readlink -f "$dest/usr/bin/luajit")
-    off=$(LC_ALL=C readelf -SW "$exe" | awk '$2 == ".MIPS.abiflags" { print $5 }')
-    [ -n "$off" ] || die "no .MIPS.abiflags in $exe"
-    printf '\001' | dd of="$exe" bs=1 seek=$((0x$off + 7)) conv=notrunc status=none
-  fi
+  [ "$arch" != mipsel ] || luajit_mipsel "$ver" "$dest" || die "LuaJIT for mipsel failed"
   rm -rf "$debs"
   touch "$dest/.done"
   echo "$dest"
+}
+
+# Debian's mipsel luajit cannot run under qemu-mipsel 7.2, for two reasons of the emulator:
+# - an "any FPU" (FPXX) program, as Debian builds mipsel, gets 64-bit FPU registers (FR=1) from
+#   qemu, where LuaJIT's MIPS interpreter pairs 32-bit ones (the kernel's choice on 32-bit MIPS
+#   hardware): math.floor(2.5) gave 2.5;
+# - qemu's mremap corrupts LuaJIT's own allocator once the heap grows past a few MB (200,000
+#   small tables, or 40,000 coroutines, crash it without our module).
+# So we build luajit from Debian's source package (its patches applied) with -mfp32 (FR=0 in its
+# ABI flags) and the system allocator. Its build tools must be 32-bit like the target: built
+# with the cross compiler (static) and run through qemu, since gcc-multilib cannot be installed
+# beside Debian's cross compilers.
+luajit_mipsel() {
+  local ver=$1 dest=$2 src tmp
+  src=$(luajit_source "$ver") || return 1
+  tmp=$(mktemp -d)
+  cp -r "$src/." "$tmp"
+  echo "building LuaJIT $ver for mipsel (about 5 minutes: its build tools run under qemu)" >&2
+  nice make -C "$tmp/src" -j"$jobs" HOST_CC="mipsel-linux-gnu-gcc -static" CROSS=mipsel-linux-gnu- \
+    MINILUA_X="qemu-mipsel host/minilua" BUILDVM_X="qemu-mipsel host/buildvm" \
+    TARGET_CFLAGS=-mfp32 XCFLAGS=-DLUAJIT_USE_SYSMALLOC BUILDMODE=static luajit >"$tmp.log" 2>&1 ||
+    { tail -20 "$tmp.log" >&2; rm -rf "$tmp" "$tmp.log"; return 1; }
+  rm -f "$dest/usr/bin/luajit"
+  cp "$tmp/src/luajit" "$dest/usr/bin/luajit"
+  rm -rf "$tmp" "$tmp.log"
 }
 
 # build_target TARGET: configures and builds build/ports/TARGET; stages asio/ under its cpath/.
