@@ -3,6 +3,7 @@
 # there even if time is not): the target's LuaJIT runs bench/ports_memory.lua under qemu-user or
 # Wine and accepts N connections that a host process opens (bench/ports_memory_client.lua).
 #   bash bench/ports_memory.sh [N] [TARGET...]   (after ./build.sh and ./build.sh ports)
+# TARGET: windows, mipsel, aarch64, or host (this machine's build, natively, for comparison).
 # RSS is the emulated process's own (qemu-user and Wine run the target in one host process), so
 # the per-connection growth includes what the emulator allocates for it: the Lua heap figure is
 # exact for the target.
@@ -11,12 +12,16 @@ cd "$(dirname "$0")/.."
 n=${1:-1000}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(windows mipsel aarch64)
+[ ${#targets[@]} -gt 0 ] || targets=(host windows mipsel aarch64)
 cache=${LASIO_PORTS_CACHE:-$HOME/.cache/luaasio}
 ulimit -n 4096 2>/dev/null || true
 [ -f build/release/asio/core.so ] || { echo "run ./build.sh first (the client runs on the host)" >&2; exit 1; }
 for t in "${targets[@]}"; do
   case "$t" in
+    host)
+      lj=$(command -v luajit)
+      runner=("$lj")
+      ext=so ;;
     windows)
       lj=$(ls -d "$cache"/windows-luajit-*/bin/luajit.exe 2>/dev/null | tail -1)
       runner=(env WINEPREFIX="$cache/wine" WINEDEBUG=-all /usr/lib/wine/wine64 "$lj")
@@ -30,10 +35,12 @@ for t in "${targets[@]}"; do
       ext=so ;;
     *) echo "unknown target $t" >&2; exit 2 ;;
   esac
-  [ -e "$lj" ] && [ -f "build/ports/$t/cpath/asio/core.$ext" ] ||
+  cpath=build/ports/$t/cpath
+  [ "$t" != host ] || cpath=build/release
+  [ -e "$lj" ] && [ -f "$cpath/asio/core.$ext" ] ||
     { echo "$t: run ./build.sh ports $t first" >&2; continue; }
   out=$(mktemp)
-  LUA_PATH="lua/?.lua;lua/?/init.lua" LUA_CPATH="build/ports/$t/cpath/?.$ext" \
+  LUA_PATH="lua/?.lua;lua/?/init.lua" LUA_CPATH="$cpath/?.$ext" \
     timeout 180 "${runner[@]}" bench/ports_memory.lua "$n" >"$out" 2>&1 &
   server=$!
   port=
