@@ -5,6 +5,8 @@
 #   ./build.sh test     build release and sanitizer modules, run every spec on both, check install
 #   ./build.sh bench    build, then run the benchmarks (bench/run.sh)
 #   ./build.sh fuzz [S] build the sanitizer module, run new fuzz seeds for S seconds (default 600)
+#   ./build.sh ports [T...]  cross-build for Windows, mipsel and aarch64 (or the targets T), run the
+#                       examples and a spec set under Wine and qemu-user (tools/ports.sh)
 # On Debian/Ubuntu it installs what is missing (as root, or through sudo).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -48,8 +50,12 @@ case "$cmd" in
     stage_release
     exec bash bench/run.sh
     ;;
+  ports)
+    shift
+    exec bash tools/ports.sh "$@"
+    ;;
   *)
-    echo "usage: $0 [build|demo|test|bench|fuzz [seconds]]" >&2
+    echo "usage: $0 [build|demo|test|bench|fuzz [seconds]|ports [windows|mipsel|aarch64]...]" >&2
     exit 2
     ;;
 esac

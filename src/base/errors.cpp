@@ -60,8 +60,30 @@ std::string error_string(const error_code& given) {
     if (ec == e::no_descriptors) return "too many open files";
     if (ec == e::invalid_argument) return "invalid argument";
     if (ec == e::message_size) return err::message_too_long;
-    if (ec.value() == EADDRNOTAVAIL && ec.category() == boost::system::system_category())
-        return "address not available";
+    if (ec == e::operation_not_supported) return "operation not supported";
+    if (ec == e::try_again || ec == e::would_block) return "resource temporarily unavailable";
+    if (ec.category() == boost::system::system_category()) {
+#if defined(_WIN32)
+        // Winsock's codes with no name in Asio's error enum: their messages are sentences
+        // ("The requested address is not valid in its context."), not Linux's strings.
+        switch (ec.value()) {
+        case WSAEADDRNOTAVAIL: return "address not available";
+        case WSAEPROTONOSUPPORT: return "protocol not supported";
+        case WSAENOPROTOOPT: return "protocol not available";
+        case WSAEINVAL: return "invalid argument";
+        case WSAEDESTADDRREQ: return "destination address required";
+        case WSAENOBUFS: return "no buffer space available";
+        case WSAEISCONN: return "transport endpoint is already connected";
+        case WSAEHOSTDOWN: return "host is down";
+        case WSAECONNRESET: return "connection reset";
+        case ERROR_PORT_UNREACHABLE: return "connection refused";
+        case ERROR_NETNAME_DELETED: return "connection reset";
+        default: break;
+        }
+#else
+        if (ec.value() == EADDRNOTAVAIL) return "address not available";
+#endif
+    }
     std::string msg = ec.message();
     for (char& c : msg) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return msg;

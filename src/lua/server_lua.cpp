@@ -95,9 +95,13 @@ int l_server(lua_State* L) {
     server::acceptor_type acceptor(rt.io());
     acceptor.open(net::generic::stream_protocol(ep.protocol().family(), IPPROTO_TCP), ec);
     if (!ec) close_on_exec(acceptor.native_handle());
-    if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) ec = listener_address_rule(acceptor.native_handle());
     if (!ec) ec = apply_socket_options(acceptor.native_handle(), opts);
     if (!ec) acceptor.bind(to_generic(ep), ec);
+#if defined(_WIN32)
+    // A port another socket holds exclusively (or one Windows reserves) is refused as WSAEACCES.
+    if (ec == net::error::access_denied) ec = net::error::address_in_use;
+#endif
     if (!ec) acceptor.listen(backlog, ec);
     if (ec) return push_fail(L, ec);
     auto s = make_server(L, rt, std::move(acceptor), 3);

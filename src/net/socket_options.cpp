@@ -11,17 +11,34 @@ namespace lasio {
 
 namespace {
 
+error_code last_socket_error() {
+#if defined(_WIN32)
+    return error_code(::WSAGetLastError(), boost::system::system_category());
+#else
+    return error_code(errno, boost::system::system_category());
+#endif
+}
+
 error_code set_int(native_socket fd, int level, int name, int value) {
     // Winsock takes the value as const char*.
     if (::setsockopt(fd, level, name, reinterpret_cast<const char*>(&value), sizeof value) == 0) return {};
-    return error_code(errno, boost::system::system_category());
+    return last_socket_error();
 }
 
 } // namespace
 
 error_code apply_socket_options(native_socket fd, const socket_options& o) {
     error_code ec;
+#if defined(_WIN32)
+    // SO_REUSEADDR on Windows lets another socket bind the same port and steal its traffic; what
+    // it gives on Linux (binding over connections in TIME_WAIT) Windows does without it. So
+    // reuseaddr sets nothing, and listeners are exclusive (exclusive_address below). Options
+    // Windows has no equivalent for fail rather than doing nothing.
+    if ((o.reuseport && *o.reuseport) || (o.transparent && *o.transparent) || o.mark || o.bindtodevice)
+        return net::error::operation_not_supported;
+#else
     if (o.reuseaddr && (ec = set_int(fd, SOL_SOCKET, SO_REUSEADDR, *o.reuseaddr))) return ec;
+#endif
 #ifdef SO_REUSEPORT
     if (o.reuseport && (ec = set_int(fd, SOL_SOCKET, SO_REUSEPORT, *o.reuseport))) return ec;
 #endif
@@ -33,10 +50,19 @@ error_code apply_socket_options(native_socket fd, const socket_options& o) {
         const std::string& dev = *o.bindtodevice;
         if (::setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, dev.c_str(),
                          static_cast<socklen_t>(dev.size())) != 0)
-            return error_code(errno, boost::system::system_category());
+            return last_socket_error();
     }
 #endif
     return ec;
+}
+
+error_code listener_address_rule(native_socket fd) {
+#if defined(_WIN32)
+    return set_int(fd, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, 1);
+#else
+    // Binding over connections of an earlier run still in TIME_WAIT; never shares a listening port.
+    return set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+#endif
 }
 
 error_code bind_local(stream::socket_type& s, const std::string& ip, bool v6) {

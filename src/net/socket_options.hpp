@@ -11,7 +11,8 @@
 
 namespace lasio {
 
-/// Linux socket options applied before bind/connect; unset fields are left alone.
+/// Linux socket options applied before bind/connect; unset fields are left alone. On Windows
+/// reuseaddr sets nothing and the options it has no equivalent of fail (operation_not_supported).
 struct socket_options {
     std::optional<bool> reuseaddr;
     std::optional<bool> reuseport;
@@ -34,6 +35,10 @@ struct connect_options {
 
 /// Applies o to an open descriptor; the first failure is returned.
 error_code apply_socket_options(native_socket fd, const socket_options& o);
+
+/// What a listening socket sets before its options and bind: SO_REUSEADDR on POSIX, and on
+/// Windows SO_EXCLUSIVEADDRUSE (no other socket may bind its port while it is open).
+error_code listener_address_rule(native_socket fd);
 
 /// Binds s to a local IP literal (port 0) before connecting.
 error_code bind_local(stream::socket_type& s, const std::string& ip, bool v6);

@@ -47,16 +47,24 @@ int udp_socket::try_receive(std::size_t max, bool with_source, Stack&& stack) {
         buf = own.get();
     }
 #if defined(_WIN32)
-    // Winsock reports a cut datagram as WSAEMSGSIZE, with the buffer filled.
-    endpoint_type sender;
-    error_code ec;
-    std::size_t n = socket_->receive_from(net::buffer(buf, size), sender, 0, ec);
-    bool truncated = ec == net::error::message_size;
-    if (truncated) n = size;
-    else if (would_block(ec)) return 0;
-    else if (ec) return push_fail(stack(), ec);
-    const void* from = sender.data();
-    std::size_t from_len = sender.size();
+    // Winsock reports a cut datagram as WSAEMSGSIZE with the buffer filled, which Asio's
+    // receive_from turns into success (and 0 bytes): ask Winsock itself. It reports ICMP port
+    // unreachable, which Linux gives a connected socket as ECONNREFUSED, as WSAECONNRESET.
+    sockaddr_storage from_storage{};
+    int from_size = sizeof from_storage;
+    int got = ::recvfrom(socket_->native_handle(), buf, static_cast<int>(size), 0,
+                         reinterpret_cast<sockaddr*>(&from_storage), &from_size);
+    std::size_t n = got < 0 ? 0 : static_cast<std::size_t>(got);
+    bool truncated = false;
+    if (got < 0) {
+        int e = ::WSAGetLastError();
+        if (e == WSAEMSGSIZE) truncated = true, n = size;
+        else if (e == WSAEWOULDBLOCK) return 0;
+        else if (e == WSAECONNRESET) return push_fail(stack(), error_code(net::error::connection_refused));
+        else return push_fail(stack(), error_code(e, boost::system::system_category()));
+    }
+    const void* from = &from_storage;
+    std::size_t from_len = static_cast<std::size_t>(from_size);
 #else
     sockaddr_storage from_storage{};
     iovec iov{buf, size};
