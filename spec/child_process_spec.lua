@@ -364,6 +364,61 @@ describe("asio.run_command", function()
   end)
 end)
 
+describe("asio.spawn_process on a kernel without pidfd_open (reaped by polling waitpid)", function()
+  before_each(function() asio._reap_without_pidfd(true) end)
+  after_each(function() asio._reap_without_pidfd(false) end)
+
+  local function pidfds()
+    local n = 0
+    for _, target in pairs(open_fds()) do if target:find('pidfd', 1, true) then n = n + 1 end end
+    return n
+  end
+
+  it("reports exit codes and signals, times out a wait, and kills", function()
+    run(function()
+      assert.same({ false, 'exit', 3 }, { assert(asio.spawn_process { 'sh', '-c', 'exit 3' }):wait(5) })
+      local before = pidfds()
+      local p = assert(asio.spawn_process { 'sleep', '10' })
+      assert.equal(before, pidfds()) -- this child has no pidfd: the polling path is the one tested
+      assert.same({ nil, 'timeout' }, { p:wait(0.1) })
+      assert.is_true(p:kill('KILL'))
+      assert.same({ false, 'signal', 9 }, { p:wait(5) })
+      assert.same({ nil, 'exited' }, { p:kill() })
+    end)
+  end)
+
+  it("reaps 50 short commands run at once, leaving no zombie", function()
+    local pids = {}
+    run(function()
+      local threads = {}
+      for i = 1, 50 do
+        threads[i] = asio.spawn_light_thread(function()
+          local out, err, code = asio.run_command { 'sh', '-c', 'echo ' .. i }
+          return out, code
+        end)
+      end
+      for i = 1, 50 do assert.same({ true, i .. '\n', 0 }, { threads[i]:join(20) }) end
+      local p = assert(asio.spawn_process { 'true' })
+      pids[1] = p:pid()
+      assert.same({ true, 'exit', 0 }, { p:wait(5) })
+    end, { timeout = 30 })
+    assert.is_false(zombie_child(pids[1]))
+  end)
+
+  it("reaps the child of a handle the collector took", function()
+    local pid
+    run(function()
+      pid = assert(asio.spawn_process { 'sh', '-c', 'exit 0' }):pid()
+      collectgarbage(); collectgarbage()
+    end) -- run_async drains the loop: the polling wait is work
+    assert.is_false(zombie_child(pid))
+  end)
+
+  it("raises on a bad argument", function()
+    assert.has_error(function() asio._reap_without_pidfd('yes') end)
+  end)
+end)
+
 describe("lua_close with children running", function()
   it("kills and reaps them, releases their handles, and exits cleanly #subprocess", function()
     local here = debug.getinfo(1, 'S').source:match('^@(.*)spec/child_process_spec%.lua$') or './'

@@ -117,6 +117,7 @@ const luaL_Reg functions[] = {
     {"tls_context", l_tls_context},
     {"signal", l_signal},
     {"spawn_process", l_spawn_process},
+    {"_reap_without_pidfd", l_reap_without_pidfd},
     {"watch", l_watch},
     {"stdin", l_stdin},
     {nullptr, nullptr},

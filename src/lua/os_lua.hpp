@@ -13,6 +13,8 @@ namespace lasio {
 int l_signal(lua_State* L);
 /// p, err = asio.spawn_process(spec)
 int l_spawn_process(lua_State* L);
+/// asio._reap_without_pidfd(on): for the specs (see reap_without_pidfd)
+int l_reap_without_pidfd(lua_State* L);
 /// w, err = asio.watch(fd, 'r'|'w'|'rw')
 int l_watch(lua_State* L);
 /// conn, err = asio.stdin(): standard input as a connection

@@ -343,6 +343,12 @@ int l_spawn_process(lua_State* L) {
     return suspended;
 }
 
+int l_reap_without_pidfd(lua_State* L) {
+    luaL_checktype(L, 1, LUA_TBOOLEAN);
+    reap_without_pidfd(lua_toboolean(L, 1) != 0);
+    return 0;
+}
+
 void open_process(lua_State* L, runtime& rt) {
     rt.push_upvalue(L);
     register_metatable(L, process_metatable, process_methods);
@@ -356,6 +362,7 @@ void open_process(lua_State* L, runtime& rt) {
 
 #else
 int l_spawn_process(lua_State* L) { return luaL_error(L, "spawn_process: " LASIO_NO_DAEMON_WHY); }
+int l_reap_without_pidfd(lua_State* L) { return luaL_error(L, "_reap_without_pidfd: " LASIO_NO_DAEMON_WHY); }
 void open_process(lua_State*, runtime&) {}
 #endif
 

@@ -6,6 +6,7 @@
 #if defined(LASIO_HAS_DAEMON)
 #include "sched/pending.hpp"
 
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <fcntl.h>
@@ -25,7 +26,10 @@ namespace {
 /// Without a pidfd, how often waitpid(pid, WNOHANG) looks whether the child is gone.
 constexpr auto reap_poll_interval = std::chrono::milliseconds(20);
 
+std::atomic<bool> pidfd_refused{false};
+
 int open_pidfd(int pid) {
+    if (pidfd_refused.load(std::memory_order_relaxed)) return -1;
 #if defined(SYS_pidfd_open)
     // Close-on-exec by default; ENOSYS before Linux 5.3 (and under some sandboxes): poll then.
     return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
@@ -163,6 +167,8 @@ spawned_child spawn_child(const spawn_request& req, error_code& ec) {
     for (int i = 0; i < 3; ++i) out.pipes[i] = std::exchange(s.parent_ends[i], -1);
     return out;
 }
+
+void reap_without_pidfd(bool on) { pidfd_refused.store(on, std::memory_order_relaxed); }
 
 int push_exit_status(lua_State* L, const exit_status& st) {
     switch (st.kind) {

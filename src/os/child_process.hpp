@@ -128,4 +128,8 @@ private:
 /// Pushes what p:wait returns: true|false, "exit"|"signal", code (nil, err when unknown).
 int push_exit_status(lua_State* L, const exit_status& st);
 
+/// For the specs: children started from now on are reaped as on kernels without pidfd_open
+/// (before Linux 5.3), by polling waitpid, so that path runs on this kernel too. Process-wide.
+void reap_without_pidfd(bool on);
+
 } // namespace lasio
