@@ -5,6 +5,8 @@
 // symbols, so the Beast code lives in this one translation unit and one small module that the
 // router-size core does not carry. Everything above the grammar (routing, timeouts, the
 // connection loop, the client pool) is Lua in lua/asio/http*.
+#include "base/lua_module.hpp"
+
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 
@@ -16,12 +18,6 @@
 #include <optional>
 #include <string>
 #include <vector>
-
-#if defined(_WIN32)
-#define LASIO_EXPORT extern "C" __declspec(dllexport)
-#else
-#define LASIO_EXPORT extern "C" __attribute__((visibility("default")))
-#endif
 
 namespace lasio::http {
 
@@ -486,18 +482,7 @@ const luaL_Reg methods[] = {
 
 LASIO_EXPORT int luaopen_asio_http_parser(lua_State* L) {
     using namespace lasio::http;
-    if (luaL_newmetatable(L, parser_metatable)) {
-        lua_newtable(L);
-        luaL_register(L, nullptr, methods);
-        lua_setfield(L, -2, "__index");
-        lua_pushcfunction(L, l_gc);
-        lua_setfield(L, -2, "__gc");
-        lua_pushcfunction(L, l_tostring);
-        lua_setfield(L, -2, "__tostring");
-        lua_pushstring(L, parser_metatable);
-        lua_setfield(L, -2, "__name");
-    }
-    lua_pop(L, 1);
+    lasio::register_standalone_metatable(L, parser_metatable, methods, l_gc, l_tostring);
     lua_newtable(L);
     lua_pushcfunction(L, l_new);
     lua_setfield(L, -2, "new");

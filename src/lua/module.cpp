@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // luaopen_asio_core: the module table of one lua_State's runtime, and the loop functions.
 #include "base/lua_bridge.hpp"
+#include "base/lua_module.hpp"
 #include "lua/udp_lua.hpp"
 #include "lua/stream_lua.hpp"
 #include "lua/connect_lua.hpp"
@@ -14,12 +15,6 @@
 #include "lua/tls_context_lua.hpp"
 #include "net/udp_socket.hpp" // asio.udp, open_udp (likewise)
 #include "sched/runtime.hpp"
-
-#if defined(_WIN32)
-#define LASIO_EXPORT extern "C" __declspec(dllexport)
-#else
-#define LASIO_EXPORT extern "C" __attribute__((visibility("default")))
-#endif
 
 namespace lasio {
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // luaopen_asio_tls: the OpenSSL engine that asio/tls.so (or a static build) installs into the core.
+#include "base/lua_module.hpp"
 #include "tls/openssl_session.hpp"
 #include "tls/tls_context.hpp"
 
@@ -34,12 +35,6 @@ tls_engine& openssl_tls_engine() {
 }
 
 } // namespace lasio
-
-#if defined(_WIN32)
-#define LASIO_EXPORT extern "C" __declspec(dllexport)
-#else
-#define LASIO_EXPORT extern "C" __attribute__((visibility("default")))
-#endif
 
 /**
  * require 'asio.tls' returns the engine as a light userdata, which the core installs (see

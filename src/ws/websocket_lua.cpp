@@ -5,6 +5,7 @@
 // Every method starts Beast operations and then polls the io_context of their handlers until
 // nothing is ready: a call returns with every operation it could finish finished, and the
 // results are read back by the next calls. No handler of this file calls Lua.
+#include "base/lua_module.hpp"
 #include "ws/pipe_stream.hpp"
 
 #include <boost/beast/core/flat_buffer.hpp>
@@ -21,12 +22,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-#if defined(_WIN32)
-#define LASIO_EXPORT extern "C" __declspec(dllexport)
-#else
-#define LASIO_EXPORT extern "C" __attribute__((visibility("default")))
-#endif
 
 namespace lasio::ws {
 
@@ -573,18 +568,7 @@ const luaL_Reg methods[] = {
 
 LASIO_EXPORT int luaopen_asio_websocket(lua_State* L) {
     using namespace lasio::ws;
-    if (luaL_newmetatable(L, ws_metatable)) {
-        lua_newtable(L);
-        luaL_register(L, nullptr, methods);
-        lua_setfield(L, -2, "__index");
-        lua_pushcfunction(L, l_gc);
-        lua_setfield(L, -2, "__gc");
-        lua_pushcfunction(L, l_tostring);
-        lua_setfield(L, -2, "__tostring");
-        lua_pushstring(L, ws_metatable);
-        lua_setfield(L, -2, "__name");
-    }
-    lua_pop(L, 1);
+    lasio::register_standalone_metatable(L, ws_metatable, methods, l_gc, l_tostring);
     if (luaL_newmetatable(L, context_metatable)) {
         lua_pushcfunction(L, l_context_gc);
         lua_setfield(L, -2, "__gc");
