@@ -8,6 +8,9 @@
 #include <boost/asio/post.hpp>
 
 #include "base/socket_headers.hpp"
+#if defined(_WIN32)
+#include <mswsock.h>
+#endif
 #include "sched/pending.hpp"
 
 #include <algorithm>
@@ -19,7 +22,28 @@ udp_socket::udp_socket(runtime_ptr rt, socket_type socket) : io_object(std::move
     socket_.emplace(std::move(socket));
     error_code ec;
     socket_->non_blocking(true, ec);
+    report_port_unreachable(false);
     ++rt_->stats().sockets;
+}
+
+void udp_socket::set_connected() {
+    connected_ = true;
+    report_port_unreachable(true);
+}
+
+// Windows hands an ICMP port unreachable, caused by any earlier sendto, to the next recvfrom of
+// an unconnected socket as WSAECONNRESET: a server answering one vanished client would see its
+// next receive fail. Linux reports those errors to connected sockets only, so Windows is told to
+// do the same (SIO_UDP_CONNRESET). Elsewhere there is nothing to set.
+void udp_socket::report_port_unreachable([[maybe_unused]] bool on) {
+#if defined(_WIN32)
+    BOOL flag = on ? TRUE : FALSE;
+    DWORD returned = 0;
+    // Best effort: a Winsock without the control (Wine's, some layered providers) keeps its own
+    // behaviour, which the README describes.
+    ::WSAIoctl(socket_->native_handle(), SIO_UDP_CONNRESET, &flag, sizeof flag, nullptr, 0, &returned,
+               nullptr, nullptr);
+#endif
 }
 
 udp_socket::~udp_socket() {

@@ -45,7 +45,9 @@ public:
     socket_type& socket() { return *socket_; }
     double& timeout() { return timeout_; }
     bool connected() const { return connected_; }
-    void set_connected() { connected_ = true; }
+    /// After a successful connect: ICMP errors are then the peer's answers (on Windows they are
+    /// reported from then on, as Linux reports them to connected sockets only).
+    void set_connected();
 
     int cancel_wait(light_thread& th, lua_State* co) override;
     void release_io() override;
@@ -55,6 +57,7 @@ private:
     /// The receive's settings are arguments, not members: a finalizer run by one receive's
     /// copy may receive on the same socket.
     template <class Stack> int try_receive(std::size_t max, bool with_source, Stack&& stack);
+    void report_port_unreachable(bool on);
     void start_receive_wait();
     void on_receive_ready(const error_code& ec);
 
