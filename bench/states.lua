@@ -56,7 +56,7 @@ if IMPL == 'asio' then
   function tests.oneway()
     local cap, kind = tonumber(arg[3]) or 256, arg[4] or 'str16'
     local ch = asio.shared_channel(cap)
-    local N = 200000
+    local N = tonumber(os.getenv("BENCH_ONEWAY_MESSAGES")) or 200000
     local th = asio.thread(function(c, n, k)
       local v = k == 'table' and { id = 1, name = 'x', ok = true } or ('x'):rep(16)
       for _ = 1, n do c:send(v) end

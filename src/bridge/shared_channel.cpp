@@ -100,7 +100,7 @@ void shared_channel::wake_all(const std::vector<wake_note>& notes, runtime* call
 shared_channel::result shared_channel::try_send(channel_message& m, runtime* caller) {
     wake_note note;
     {
-        std::lock_guard<std::mutex> lock(mutex_);
+        std::lock_guard<brief_mutex> lock(mutex_);
         if (closed_) return result::closed;
         if (capacity_ == 0) {
             if (!take_one_locked(receivers_, channel_op::recv, true, note)) return result::would_wait;
@@ -118,7 +118,7 @@ shared_channel::result shared_channel::try_send(channel_message& m, runtime* cal
 shared_channel::result shared_channel::try_recv(channel_message& m, runtime* caller) {
     wake_note note;
     {
-        std::lock_guard<std::mutex> lock(mutex_);
+        std::lock_guard<brief_mutex> lock(mutex_);
         if (buffer_.empty()) return closed_ ? result::closed : result::would_wait;
         m = std::move(buffer_.front());
         buffer_.pop_front();
@@ -132,7 +132,7 @@ shared_channel::result shared_channel::try_recv(channel_message& m, runtime* cal
 bool shared_channel::close(runtime* caller) {
     std::vector<wake_note> notes;
     {
-        std::lock_guard<std::mutex> lock(mutex_);
+        std::lock_guard<brief_mutex> lock(mutex_);
         if (closed_) return false;
         closed_ = true;
         take_all_locked(receivers_, channel_op::recv, notes);
@@ -143,24 +143,24 @@ bool shared_channel::close(runtime* caller) {
 }
 
 bool shared_channel::closed() const {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<brief_mutex> lock(mutex_);
     return closed_;
 }
 
 std::size_t shared_channel::size() const {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<brief_mutex> lock(mutex_);
     return buffer_.size();
 }
 
 int shared_channel::members() const {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<brief_mutex> lock(mutex_);
     return members_;
 }
 
 void shared_channel::join_state(runtime* caller) {
     std::vector<wake_note> notes;
     {
-        std::lock_guard<std::mutex> lock(mutex_);
+        std::lock_guard<brief_mutex> lock(mutex_);
         bool was = shared_locked();
         ++members_;
         if (members_ >= 2) was_shared_ = true;
@@ -177,7 +177,7 @@ void shared_channel::join_state(runtime* caller) {
 void shared_channel::leave_state(runtime* caller) {
     std::vector<wake_note> notes;
     {
-        std::lock_guard<std::mutex> lock(mutex_);
+        std::lock_guard<brief_mutex> lock(mutex_);
         if (members_ > 0) --members_;
         close_if_abandoned_locked(notes);
     }
@@ -187,7 +187,7 @@ void shared_channel::leave_state(runtime* caller) {
 void shared_channel::ref_in_flight() {
     std::vector<wake_note> notes;
     {
-        std::lock_guard<std::mutex> lock(mutex_);
+        std::lock_guard<brief_mutex> lock(mutex_);
         bool was = shared_locked();
         ++in_flight_;
         if (!was) {
@@ -201,7 +201,7 @@ void shared_channel::ref_in_flight() {
 void shared_channel::unref_in_flight() {
     std::vector<wake_note> notes;
     {
-        std::lock_guard<std::mutex> lock(mutex_);
+        std::lock_guard<brief_mutex> lock(mutex_);
         --in_flight_;
         close_if_abandoned_locked(notes);
     }
@@ -211,7 +211,7 @@ void shared_channel::unref_in_flight() {
 bool shared_channel::arm(channel_waiter& w, channel_op op, runtime* caller, bool& counted) {
     wake_note note;
     {
-        std::lock_guard<std::mutex> lock(mutex_);
+        std::lock_guard<brief_mutex> lock(mutex_);
         if (ready_locked(op)) return true;
         counted = shared_locked();
         waiter_list& list = op == channel_op::recv ? receivers_ : senders_;
@@ -224,7 +224,7 @@ bool shared_channel::arm(channel_waiter& w, channel_op op, runtime* caller, bool
 }
 
 void shared_channel::disarm(const channel_waiter& w, channel_op op) {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<brief_mutex> lock(mutex_);
     waiter_list& list = op == channel_op::recv ? receivers_ : senders_;
     auto it = std::find_if(list.begin(), list.end(), [&](const auto& p) { return p.get() == &w; });
     if (it != list.end()) list.erase(it);
@@ -233,7 +233,7 @@ void shared_channel::disarm(const channel_waiter& w, channel_op op) {
 void shared_channel::pass_on(channel_op op, runtime* caller) {
     wake_note note;
     {
-        std::lock_guard<std::mutex> lock(mutex_);
+        std::lock_guard<brief_mutex> lock(mutex_);
         if (closed_) return;
         take_one_locked(op == channel_op::recv ? receivers_ : senders_, op, true, note);
     }

@@ -146,17 +146,15 @@ private:
         tables_.push_back(self);
         out_.push_back(static_cast<char>(t_table));
         // Sizes for the decoder's lua_createtable: a table filled key by key from empty is
-        // rehashed at every power of two. Counting first costs one lua_next per entry.
+        // rehashed at every power of two. The entries are counted while they are encoded, and
+        // the count written back into the byte kept for it (widened, once, past 127).
         std::size_t array_size = lua_objlen(L_, idx), entries = 0;
-        lua_pushnil(L_);
-        while (lua_next(L_, idx) != 0) {
-            lua_pop(L_, 1);
-            ++entries;
-        }
         put_varint(out_, array_size);
-        put_varint(out_, entries > array_size ? entries - array_size : 0);
+        std::size_t hash_hint_at = out_.size();
+        out_.push_back(0);
         lua_pushnil(L_);
         while (lua_next(L_, idx) != 0) {
+            ++entries;
             int key = lua_gettop(L_) - 1; // stack: ... key value
             int kt = lua_type(L_, key);
             if (kt != LUA_TSTRING && kt != LUA_TNUMBER && kt != LUA_TBOOLEAN)
@@ -168,6 +166,14 @@ private:
             lua_pop(L_, 1);
         }
         out_.push_back(static_cast<char>(t_end));
+        std::size_t hash_hint = entries > array_size ? entries - array_size : 0;
+        if (hash_hint < 0x80) {
+            out_[hash_hint_at] = static_cast<char>(hash_hint);
+        } else {
+            std::string wide;
+            put_varint(wide, hash_hint);
+            out_.replace(hash_hint_at, 1, wide);
+        }
         tables_.pop_back();
         return true;
     }

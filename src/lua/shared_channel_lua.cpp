@@ -71,9 +71,19 @@ int l_try_send(lua_State* L) {
     {
         channel_message m;
         std::string error;
-        encoded = encode_value(L, 2, "value", m.bytes, error, &m.refs);
-        if (encoded) r = ch.try_send(m, &rt);
-        else lua_pushfstring(L, "send: %s", error.c_str());
+        // Encoded where the capacity stays from one send to the next, then copied into the
+        // message (inline when small). Encoding runs no Lua code, so nothing reenters here.
+        static thread_local std::string encoded_bytes;
+        static const std::string root = "value";
+        encoded_bytes.clear();
+        encoded = encode_value(L, 2, root, encoded_bytes, error, &m.refs);
+        if (encoded) {
+            m.bytes.assign(encoded_bytes.begin(), encoded_bytes.end());
+            r = ch.try_send(m, &rt);
+        } else {
+            lua_pushfstring(L, "send: %s", error.c_str());
+        }
+        if (encoded_bytes.capacity() > 64 * 1024) std::string().swap(encoded_bytes); // not kept for a rare big value
     }
     if (!encoded) return lua_error(L);
     switch (r) {
@@ -100,14 +110,12 @@ int l_try_recv(lua_State* L) {
         channel_message m;
         r = ch.try_recv(m, &rt);
         if (r == shared_channel::result::done) {
-            // Into a string first: decoding allocates and may raise, and m has a destructor.
-            lua_pushlstring(L, m.bytes.data(), m.bytes.size()); // 2
-            // The message's references become handles of this state before m lets them go.
-            lua_pushboolean(L, 1);                              // 3
-            std::size_t len;
-            const char* s = lua_tolstring(L, 2, &len);
-            int n = decode_values(L, std::string_view(s, len), &m.refs);
-            if (n != 1) lua_settop(L, 4); // an encoder makes one value per message
+            lua_pushboolean(L, 1); // 2
+            // The message's references become handles of this state before m lets them go. A
+            // raise (out of memory) unwinds through m's destructor where LuaJIT unwinds C++
+            // frames (x86-64, arm64); elsewhere a raise leaks the message.
+            int n = decode_values(L, std::string_view(m.bytes.data(), m.bytes.size()), &m.refs);
+            if (n != 1) lua_settop(L, 3); // an encoder makes one value per message
         }
     }
     switch (r) {
