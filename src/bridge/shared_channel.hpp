@@ -5,11 +5,10 @@
 #include "bridge/brief_mutex.hpp"
 #include "sched/light_thread.hpp"
 
-#include <boost/container/small_vector.hpp>
-
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <limits>
 #include <memory>
@@ -48,12 +47,28 @@ private:
 /// The channels an encoded buffer names, by index (see value_codec).
 using codec_refs = std::vector<channel_ref>;
 
-/// One encoded value travelling through a channel, with the channels it names. Small values (a
-/// short string, a table of a few fields) fit inline: the buffer is made on one OS thread and
-/// dropped on another, and a malloc and a cross-thread free per message cost a one-way stream of
-/// small tables about a tenth of its rate.
+/// An encoded value's bytes. Small values (a short string, a table of a few fields) fit inline:
+/// the buffer is made on one OS thread and dropped on another, and a malloc and a cross-thread
+/// free per message cost a one-way stream of small tables about a tenth of its rate.
+class message_bytes {
+public:
+    void assign(const char* data, std::size_t size) {
+        heap_.reset(size > sizeof inline_ ? new char[size] : nullptr);
+        std::memcpy(heap_ ? heap_.get() : inline_, data, size);
+        size_ = size;
+    }
+    const char* data() const { return heap_ ? heap_.get() : inline_; }
+    std::size_t size() const { return size_; }
+
+private:
+    char inline_[48] = {};
+    std::unique_ptr<char[]> heap_;
+    std::size_t size_ = 0;
+};
+
+/// One encoded value travelling through a channel, with the channels it names.
 struct channel_message {
-    boost::container::small_vector<char, 48> bytes;
+    message_bytes bytes;
     codec_refs refs;
 };
 

@@ -78,7 +78,7 @@ int l_try_send(lua_State* L) {
         encoded_bytes.clear();
         encoded = encode_value(L, 2, root, encoded_bytes, error, &m.refs);
         if (encoded) {
-            m.bytes.assign(encoded_bytes.begin(), encoded_bytes.end());
+            m.bytes.assign(encoded_bytes.data(), encoded_bytes.size());
             r = ch.try_send(m, &rt);
         } else {
             lua_pushfstring(L, "send: %s", error.c_str());
