@@ -20,16 +20,21 @@ namespace lasio {
 class brief_mutex {
 public:
     void lock() {
-        for (int i = 0; i < spins; ++i) {
-            if (m_.try_lock()) return;
-            relax();
-        }
-        m_.lock();
+        if (!m_.try_lock()) lock_contended();
     }
     bool try_lock() { return m_.try_lock(); }
     void unlock() { m_.unlock(); }
 
 private:
+    // Out of line: one copy of the spinning for the many places that lock.
+    [[gnu::noinline]] void lock_contended() {
+        for (int i = 0; i < spins; ++i) {
+            relax();
+            if (m_.try_lock()) return;
+        }
+        m_.lock();
+    }
+
     // About a microsecond on current x86-64 cores: longer than the sections it guards.
     static constexpr int spins = 64;
 
