@@ -14,7 +14,7 @@ local asio = require 'asio'
 local core = require 'asio.websocket'
 local util = require 'asio.http.util'
 
-local now, spawn, yield = asio.now, asio.spawn_light_thread, asio.yield
+local now, spawn = asio.now, asio.spawn_light_thread
 local type, error, tostring = type, error, tostring
 
 local M = {}
@@ -83,7 +83,6 @@ local function reader(st)
   local box, conn = st.box, st.conn
   while true do
     local wants, torn, pongs, pending, closed
-    local delivered = false
     while true do
       if st.tail - st.head >= st.qmax then
         wants, torn, pongs, pending, closed = box:state()
@@ -103,7 +102,6 @@ local function reader(st)
       end
       push(st, msg, kind)
       st.recv_cond:signal()
-      delivered = true
     end
     if pending then flush_locked(st, st.send_timeout) end
     if pongs ~= st.pongs then
@@ -117,16 +115,7 @@ local function reader(st)
       return finish(st, code, reason)
     end
     if wants then
-      local data
-      if delivered then
-        -- Let the receivers run first (an echo, a reply), then try the socket before waiting:
-        -- a busy peer's next message is often there by then, and taking it at once saves the
-        -- reactor's re-arming system call and a round through the loop.
-        yield()
-        data = conn:_read_some_now()
-      else
-        data = conn:read_some()
-      end
+      local data = conn:read_some()
       if data then box:feed(data) else box:feed_eof() end
     elseif torn then
       conn:close()

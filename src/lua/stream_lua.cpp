@@ -65,13 +65,6 @@ int read_up_to(lua_State* L, read_request::kind what, const char* fn) {
 
 int l_read_some(lua_State* L) { return read_up_to(L, read_request::kind::some, "read_some"); }
 
-/// conn:_read_some_now([max]): read_some that tries the socket before waiting in the reactor
-/// even right after a short read (asio.ws's reader, which reads after its receivers replied).
-int l_read_some_now(lua_State* L) {
-    check_stream(L, 1).expect_data();
-    return read_up_to(L, read_request::kind::some, "read_some");
-}
-
 int l_read_until(lua_State* L) {
     auto& rt = runtime::from(L);
     stream& s = check_stream(L, 1);
@@ -318,7 +311,6 @@ int l_gc(lua_State* L) { return gc_handle<stream_handle>(L, stream_metatable); }
 const luaL_Reg methods[] = {
     {"read", l_read},
     {"read_some", l_read_some},
-    {"_read_some_now", l_read_some_now},
     {"read_until", l_read_until},
     {"read_line", l_read_line},
     {"write", l_write},

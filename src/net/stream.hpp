@@ -74,9 +74,6 @@ public:
     /// Closes; waiters are resumed with nil, "closed" later in the loop.
     void close();
     bool closed() const { return closed_; }
-    /// The next read tries the socket first even if the last one found it empty: for a reader
-    /// that let others run since (a reply was sent meanwhile, and a busy peer has often answered).
-    void expect_data() { drained_ = false; }
 
     socket_type& socket() { return socket_.value; }
     const stream_timeouts& timeouts() const;
