@@ -14,7 +14,7 @@ local asio = require 'asio'
 local core = require 'asio.websocket'
 local util = require 'asio.http.util'
 
-local now, spawn = asio.now, asio.spawn_light_thread
+local now, spawn, park, wake, current = asio.now, asio.spawn_light_thread, asio.park, asio.wake, asio.current
 local type, error, tostring = type, error, tostring
 
 local M = {}
@@ -51,7 +51,7 @@ end
 -- Whether a light thread other than the caller is in the middle of op (receive, send, ping);
 -- one that was killed there is not.
 local function busy(holder)
-  return holder ~= nil and holder:status() ~= 'dead' and holder ~= asio.current()
+  return holder and holder:status() ~= 'dead' and holder ~= current()
 end
 
 local function flush_locked(st, timeout)
@@ -66,7 +66,7 @@ end
 local function finish(st, code, reason)
   if st.closed_code then return end
   st.closed_code, st.closed_reason = code or 1006, reason or ''
-  st.recv_cond:broadcast()
+  if st.receiving then wake(st.receiving, true) end
   st.pong_cond:broadcast()
   st.room:broadcast()
   st.done:set()
@@ -101,7 +101,7 @@ local function reader(st)
         return finish(st, code, reason)
       end
       push(st, msg, kind)
-      st.recv_cond:signal()
+      if st.receiving then wake(st.receiving, true) end
     end
     if pending then flush_locked(st, st.send_timeout) end
     if pongs ~= st.pongs then
@@ -140,7 +140,7 @@ local function new_ws(conn, box, opts, extra)
     qmax = opts.queue or defaults.queue, pongs = 0,
     send_timeout = opts.send_timeout or defaults.send_timeout,
     close_timeout = opts.close_timeout or defaults.close_timeout,
-    recv_cond = asio.condition(), room = asio.condition(), pong_cond = asio.condition(),
+    receiving = false, room = asio.condition(), pong_cond = asio.condition(),
     done = asio.event(), wlock = asio.mutex(),
   }
   conn:settimeouts(nil, st.send_timeout, nil)
@@ -171,16 +171,22 @@ function W:receive(timeout)
       local h = st.head + 1
       local msg, kind = st.msgs[h], st.kinds[h]
       st.msgs[h], st.kinds[h] = nil, nil
-      st.head = h
+      -- Drained, the indices start over: ever-growing ones would be new hash keys to the
+      -- queue's tables on every message, each a rehash.
+      if h == st.tail then st.head, st.tail = 0, 0 else st.head = h end
       if st.tail - st.head == st.qmax - 1 then st.room:signal() end
       return msg, kind
     end
     if st.closed_code then return nil, 'closed', st.closed_code, st.closed_reason end
     local left = deadline and deadline - now()
     if left and left <= 0 then return nil, 'timeout' end
-    st.receiving = asio.current()
-    st.recv_cond:wait(left)
-    st.receiving = nil
+    -- A plain park: the message stays in the queue until a receive takes it, so a receiver
+    -- killed while waiting loses nothing, and a stray wake only goes round the loop again.
+    local me = current()
+    if not me then error('receive: not called from a light thread', 2) end
+    st.receiving = me
+    park(left)
+    st.receiving = false
   end
 end
 
