@@ -9,20 +9,17 @@ here=$(cd "$(dirname "$0")/../.." && pwd)
 out=$here/build/bench-ws
 [ -x "$out/loadgen" ] && [ -x "$out/beast_echo" ] || { echo "run bash bench/ws/run.sh once first" >&2; exit 1; }
 ticks=$(getconf CLK_TCK)
+. "$here/bench/ws/common.sh"
 DUR=${DUR:-3}
 for _ in $(seq "$runs"); do
   for v in base new beast; do
     port=$((20000 + RANDOM % 20000))
     d=$base; [ "$v" = new ] && d=$new
-    if [ "$v" = beast ]; then
-      taskset -c 1 "$out/beast_echo" "$port" & pid=$!
-    else
-      LUA_PATH="$d/lua/?.lua;;" LUA_CPATH="$d/build/release/?.so;;" taskset -c 1 luajit "$d/bench/ws/echo_asio.lua" "$port" & pid=$!
-    fi
-    for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
-    c0=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+    server=asio; [ "$v" = beast ] && server=beast
+    ws_start_server "$server" "$port" "$d" || continue
+    c0=$(ws_cpu_ticks "$pid")
     n=$(taskset -c 0 "$out/loadgen" "$port" "$conns" "$size" "$DUR")
-    c1=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+    c1=$(ws_cpu_ticks "$pid")
     kill "$pid"
     wait "$pid" 2>/dev/null
     awk -v v="$v" -v n="$n" -v c=$((c1 - c0)) -v t="$ticks" -v d="$DUR" 'BEGIN { printf "%s %.2f %.0f\n", v, c / t / n * 1e6, n / d }'

@@ -12,8 +12,8 @@ DUR=${DUR:-5}
 REPEAT=${REPEAT:-3}
 out=build/bench-ws
 mkdir -p "$out"
-export LUA_PATH="$here/lua/?.lua;;" LUA_CPATH="$here/build/release/?.so;;"
-node_modules=$HOME/.cache/lasio-node/node_modules
+. bench/ws/common.sh
+node_modules=$ws_node_modules
 [ -f "$node_modules/ws/package.json" ] || npm install --no-audit --no-fund --prefix "$HOME/.cache/lasio-node" ws >/dev/null
 for prog in beast_echo loadgen; do
   if [ ! -x "$out/$prog" ] || [ "bench/ws/$prog.cpp" -nt "$out/$prog" ]; then
@@ -22,30 +22,14 @@ for prog in beast_echo loadgen; do
 done
 ticks=$(getconf CLK_TCK)
 
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-
-start_server() { # start_server NAME PORT: sets $pid
-  case $1 in
-    asio) taskset -c 1 luajit bench/ws/echo_asio.lua "$2" & pid=$! ;;
-    node) NODE_PATH=$node_modules taskset -c 1 node bench/ws/echo_node.js "$2" & pid=$! ;;
-    beast) taskset -c 1 "$out/beast_echo" "$2" & pid=$! ;;
-  esac
-  for _ in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  echo "server $1 did not start" >&2
-  return 1
-}
-
 # one NAME CONNS SIZE: prints "echoes/s us_per_echo" for one run.
 one() {
   local port=$((20000 + RANDOM % 20000))
-  start_server "$1" "$port"
+  ws_start_server "$1" "$port"
   local c0 n c1
-  c0=$(cpu_ticks "$pid")
+  c0=$(ws_cpu_ticks "$pid")
   n=$(taskset -c 0 "$out/loadgen" "$port" "$2" "$3" "$DUR")
-  c1=$(cpu_ticks "$pid")
+  c1=$(ws_cpu_ticks "$pid")
   kill "$pid"
   wait "$pid" 2>/dev/null || true
   awk -v n="$n" -v d="$DUR" -v c=$((c1 - c0)) -v t="$ticks" \
