@@ -46,6 +46,17 @@ local function zombie_child(pid)
   return state == 'Z' and tonumber(ppid) == ffi.C.getpid()
 end
 
+-- A child whose handle the collector took is reaped all the same (with a pidfd or by polling):
+-- run_async drains the loop, and the reaping wait is work.
+local function reaps_collected_child()
+  local pid
+  run(function()
+    pid = assert(asio.spawn_process { 'sh', '-c', 'exit 0' }):pid()
+    collectgarbage(); collectgarbage()
+  end)
+  assert.is_false(zombie_child(pid))
+end
+
 -- open_fds once what earlier tests dropped is closed and released.
 local function settled_fds()
   collectgarbage(); collectgarbage()
@@ -246,14 +257,7 @@ describe("asio.spawn_process", function()
     run(function() assert.same({ false, 'exit', 7 }, { p:wait(5) }) end)
   end)
 
-  it("reaps the child of a handle the collector took (no zombie)", function()
-    local pid
-    run(function()
-      pid = assert(asio.spawn_process { 'sh', '-c', 'exit 0' }):pid()
-      collectgarbage(); collectgarbage()
-    end) -- run_async drains the loop: the reaping wait is work
-    assert.is_false(zombie_child(pid))
-  end)
+  it("reaps the child of a handle the collector took (no zombie)", reaps_collected_child)
 
   it("lets a light thread read a child's output while others serve TCP", function()
     run(function()
@@ -405,14 +409,7 @@ describe("asio.spawn_process on a kernel without pidfd_open (reaped by polling w
     assert.is_false(zombie_child(pids[1]))
   end)
 
-  it("reaps the child of a handle the collector took", function()
-    local pid
-    run(function()
-      pid = assert(asio.spawn_process { 'sh', '-c', 'exit 0' }):pid()
-      collectgarbage(); collectgarbage()
-    end) -- run_async drains the loop: the polling wait is work
-    assert.is_false(zombie_child(pid))
-  end)
+  it("reaps the child of a handle the collector took", reaps_collected_child)
 
   it("raises on a bad argument", function()
     assert.has_error(function() asio._reap_without_pidfd('yes') end)
