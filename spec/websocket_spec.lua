@@ -446,6 +446,24 @@ describe("asio.ws lifetime and arguments", function()
     end)
   end)
 
+  it("is free for another receive after one that could not wait (called from a C callback)", function()
+    with_server(function(ws, seen)
+      assert.is_true(helpers.wait_for(function() return seen.failed end))
+      assert(ws:send('for the next one'))
+      ws:receive(10)
+    end, function(port, seen)
+      local ws = assert(http.websocket(('ws://127.0.0.1:%d/ws'):format(port)))
+      local ok, err = pcall(string.gsub, 'x', 'x', function() ws:receive(5) end)
+      assert.is_false(ok)
+      assert.matches('yield', err, 1, true)
+      seen.failed = true
+      local got
+      asio.spawn_light_thread(function() got = { ws:receive(10) } end):join(10)
+      assert.same({ 'for the next one', 'text' }, got)
+      ws:close()
+    end)
+  end)
+
   it("keeps reading (and answering pings) while the script does not receive, up to its queue", function()
     with_server(function(ws, seen)
       for i = 1, 20 do assert(ws:send('m' .. i)) end

@@ -185,8 +185,11 @@ function W:receive(timeout)
     local me = current()
     if not me then error('receive: not called from a light thread', 2) end
     st.receiving = me
-    park(left)
+    -- Through pcall: where the thread cannot yield (a function called by C, such as a gsub or
+    -- table.sort callback), park raises, and the receive must not stay marked as pending.
+    local ok, err = pcall(park, left)
     st.receiving = false
+    if not ok then error(err, 0) end
   end
 end
 
