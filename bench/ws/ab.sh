@@ -6,23 +6,15 @@
 set -uo pipefail
 base=$1 new=$2 conns=${3:-100} size=${4:-64} runs=${5:-5}
 here=$(cd "$(dirname "$0")/../.." && pwd)
-out=$here/build/bench-ws
-[ -x "$out/loadgen" ] && [ -x "$out/beast_echo" ] || { echo "run bash bench/ws/run.sh once first" >&2; exit 1; }
-ticks=$(getconf CLK_TCK)
 . "$here/bench/ws/common.sh"
+[ -x "$ws_bench_out/loadgen" ] && [ -x "$ws_bench_out/beast_echo" ] || { echo "run bash bench/ws/run.sh once first" >&2; exit 1; }
 DUR=${DUR:-3}
 for _ in $(seq "$runs"); do
   for v in base new beast; do
-    port=$((20000 + RANDOM % 20000))
     d=$base; [ "$v" = new ] && d=$new
     server=asio; [ "$v" = beast ] && server=beast
-    ws_start_server "$server" "$port" "$d" || continue
-    c0=$(ws_cpu_ticks "$pid")
-    n=$(taskset -c 0 "$out/loadgen" "$port" "$conns" "$size" "$DUR")
-    c1=$(ws_cpu_ticks "$pid")
-    kill "$pid"
-    wait "$pid" 2>/dev/null
-    awk -v v="$v" -v n="$n" -v c=$((c1 - c0)) -v t="$ticks" -v d="$DUR" 'BEGIN { printf "%s %.2f %.0f\n", v, c / t / n * 1e6, n / d }'
+    read -r rate cpu < <(ws_one "$server" "$conns" "$size" "$d") || continue
+    echo "$v $cpu $rate"
   done
 done | sort -k1,1 -k2,2n | awk '
   { k = $1; cpu[k, ++n[k]] = $2; rate[k, n[k]] = $3 }

@@ -7,34 +7,17 @@
 #   bash bench/ws/run.sh                 (DUR=5 REPEAT=3 by default)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-here=$(pwd)
 DUR=${DUR:-5}
 REPEAT=${REPEAT:-3}
-out=build/bench-ws
-mkdir -p "$out"
 . bench/ws/common.sh
-node_modules=$ws_node_modules
-[ -f "$node_modules/ws/package.json" ] || npm install --no-audit --no-fund --prefix "$HOME/.cache/lasio-node" ws >/dev/null
+out=$ws_bench_out
+mkdir -p "$out"
+[ -f "$ws_node_modules/ws/package.json" ] || npm install --no-audit --no-fund --prefix "${ws_node_modules%/node_modules}" ws >/dev/null
 for prog in beast_echo loadgen; do
   if [ ! -x "$out/$prog" ] || [ "bench/ws/$prog.cpp" -nt "$out/$prog" ]; then
     g++ -O2 -DNDEBUG -std=c++17 "bench/ws/$prog.cpp" -o "$out/$prog" -lpthread
   fi
 done
-ticks=$(getconf CLK_TCK)
-
-# one NAME CONNS SIZE: prints "echoes/s us_per_echo" for one run.
-one() {
-  local port=$((20000 + RANDOM % 20000))
-  ws_start_server "$1" "$port"
-  local c0 n c1
-  c0=$(ws_cpu_ticks "$pid")
-  n=$(taskset -c 0 "$out/loadgen" "$port" "$2" "$3" "$DUR")
-  c1=$(ws_cpu_ticks "$pid")
-  kill "$pid"
-  wait "$pid" 2>/dev/null || true
-  awk -v n="$n" -v d="$DUR" -v c=$((c1 - c0)) -v t="$ticks" \
-    'BEGIN { printf "%.0f %.2f\n", n / d, (n > 0 ? c / t / n * 1e6 : 0) }'
-}
 
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
@@ -44,7 +27,7 @@ for size in 64 65536; do
     for name in asio node beast; do
       rates=() cpus=()
       for _ in $(seq "$REPEAT"); do
-        read -r r c < <(one "$name" "$conns" "$size")
+        read -r r c < <(ws_one "$name" "$conns" "$size")
         rates+=("$r") cpus+=("$c")
       done
       printf '%-6s %6s %6s %12s %12s\n' "$name" "$size" "$conns" \
