@@ -62,11 +62,16 @@ local function flush_locked(st, timeout)
   return ok, err
 end
 
+-- Wakes the receive parked for a message, if any (W:receive rechecks the queue and the end).
+local function wake_receiver(st)
+  if st.receiving then wake(st.receiving, true) end
+end
+
 -- Reading has ended: every waiter learns it.
 local function finish(st, code, reason)
   if st.closed_code then return end
   st.closed_code, st.closed_reason = code or 1006, reason or ''
-  if st.receiving then wake(st.receiving, true) end
+  wake_receiver(st)
   st.pong_cond:broadcast()
   st.room:broadcast()
   st.done:set()
@@ -101,7 +106,7 @@ local function reader(st)
         return finish(st, code, reason)
       end
       push(st, msg, kind)
-      if st.receiving then wake(st.receiving, true) end
+      wake_receiver(st)
     end
     if pending then flush_locked(st, st.send_timeout) end
     if pongs ~= st.pongs then
