@@ -25,7 +25,7 @@ void deadline_timer::add(light_thread& th, double timeout) {
 
 double deadline_timer::seconds_to_next() const {
     if (deadlines_.empty()) return -1;
-    auto left = deadlines_.top()->deadline_ - steady_clock::now();
+    auto left = deadlines_.top_deadline() - steady_clock::now();
     return std::max(0.0, std::chrono::duration<double>(left).count());
 }
 
@@ -45,7 +45,7 @@ void deadline_timer::remove(light_thread& th) {
 }
 
 void deadline_timer::arm() {
-    steady_clock::time_point when = deadlines_.top()->deadline_;
+    steady_clock::time_point when = deadlines_.top_deadline();
     if (armed_ && armed_for_ <= when) return;
     armed_ = true;
     armed_for_ = when;
@@ -61,7 +61,7 @@ void deadline_timer::arm() {
 
 void deadline_timer::on_expiry() {
     steady_clock::time_point now = steady_clock::now();
-    while (!deadlines_.empty() && deadlines_.top()->deadline_ <= now) {
+    while (!deadlines_.empty() && deadlines_.top_deadline() <= now) {
         light_thread* th = deadlines_.top();
         deadlines_.remove(*th);
         rt_.fire_timeout(*th);

@@ -103,20 +103,17 @@ private:
     friend class deadline_timer;
 
     // A record per waiting thread (every idle connection's): the small fields first, so that
-    // it fills a 96-byte malloc chunk.
+    // it fills an 80-byte malloc chunk (its deadline, when it has one, is in deadline_queue).
     std::uint32_t refs_ = 0;
     int anchor_; // slot of the coroutine in the runtime's anchor table while alive
     std::uint32_t token_ = 0;
     int results_base_ = 0; // while claimed: where its results start on the runtime's stack
-    std::uint32_t heap_index_ = npos;
+    std::uint32_t heap_index_ = npos; // place in deadline_queue, or npos
     thread_status status_ = thread_status::ready;
     wait_kind kind_ = wait_kind::none;
     bool started_ = false;
     lua_State* co_;
     wait_target* target_ = nullptr;
-
-    steady_clock::time_point deadline_{};
-    std::uint64_t deadline_seq_ = 0;
 
     joiner_list joiners_;
     std::weak_ptr<io_object> closes_on_error_; // an accept handler's connection

@@ -100,11 +100,11 @@ light_thread& runtime::spawn_with_record(lua_State* L, int nargs) {
 
 light_thread& runtime::promote(int anchor) {
     anchor_table::slot& slot = anchors_[anchor];
-    lua_State* co = slot.co;
+    lua_State* co = anchors_.coroutine(anchor);
     auto* th = new light_thread(co, anchor);
     th->self_ = thread_ptr(th);
-    index_.insert(co, th);
     slot.th = th;
+    index_.insert(anchor);
     anchors_.unlink_unstarted(slot);
     if (co == running_co_) {
         th->started_ = true;
@@ -118,7 +118,7 @@ light_thread& runtime::promote(int anchor) {
 }
 
 light_thread* runtime::find(lua_State* co) {
-    if (light_thread* th = index_.find(co)) return th;
+    if (int anchor = index_.find(co)) return anchors_[anchor].th;
     if (co == running_co_) return &promote(running_anchor_);
     // Only a coroutine that has not started and holds its function could be queued for its
     // first resume (ended threads, the common miss, hold an end mark).
@@ -130,7 +130,8 @@ light_thread* runtime::find(lua_State* co) {
     // once: each is promoted at most once, so however often handles miss, this costs O(1) per
     // spawn, and spawning needs no map from coroutine to slot.
     promote_unstarted();
-    return index_.find(co);
+    int anchor = index_.find(co);
+    return anchor != 0 ? anchors_[anchor].th : nullptr;
 }
 
 void runtime::push_anchors(lua_State* L) { anchors_.push_array(L); }
@@ -407,7 +408,7 @@ void runtime::release(light_thread& th) { // end() keeps th alive across this
     th.target_ = nullptr;
     th.joiners_.clear();
     th.closes_on_error_.reset();
-    index_.erase(th.co_);
+    index_.erase(th.anchor_);
     free_anchor_slot(th.anchor_);
     th.self_.reset();
 }

@@ -389,7 +389,7 @@ private:
     bool draining_ = false;
     bool drain_deferred_ = false; // a drain in poll_ready left its next post to the poll's end
     bool mailbox_held_ = false;   // likewise, the mailbox's next batch
-    thread_index index_;
+    thread_index index_{anchors_};
     registry_ref error_handler_;
     registry_ref kill_hook_;
     bool closing_ = false;
