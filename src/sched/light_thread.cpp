@@ -34,8 +34,8 @@ const void* end_mark(thread_outcome how) { return &end_marks[static_cast<int>(ho
 
 } // namespace
 
-// Every idle connection has a record: an 80-byte malloc chunk on 64-bit targets, no more.
-static_assert(sizeof(void*) != 8 || sizeof(light_thread) <= 72, "light_thread outgrew its chunk");
+// Every idle connection has a record: a 64-byte malloc chunk on 64-bit targets, no more.
+static_assert(sizeof(void*) != 8 || sizeof(light_thread) <= 56, "light_thread outgrew its chunk");
 
 void* light_thread::operator new(std::size_t size) {
     if (size == sizeof(light_thread) && !pool.free.empty()) {

@@ -37,41 +37,13 @@ protected:
     ~wait_target() = default;
 };
 
-/**
- * The light threads waiting to join one thread, with their wait tokens: as a vector would hold
- * them, behind one pointer, so that a record with nobody joining (nearly all of them) pays 8
- * bytes for the list instead of 24.
- */
-class joiner_list {
-public:
-    using value_type = std::pair<boost::intrusive_ptr<light_thread>, std::uint32_t>;
-    using iterator = value_type*;
-
-    bool empty() const { return !v_ || v_->empty(); }
-    iterator begin() { return v_ ? v_->data() : nullptr; }
-    iterator end() { return v_ ? v_->data() + v_->size() : nullptr; }
-    void clear() { v_.reset(); }
-    iterator erase(iterator first, iterator last) {
-        if (!v_ || first == last) return first;
-        auto at = v_->erase(v_->begin() + (first - v_->data()), v_->begin() + (last - v_->data()));
-        return v_->data() + (at - v_->begin());
-    }
-    template <class... Args>
-    void emplace_back(Args&&... args) {
-        if (!v_) v_ = std::make_unique<std::vector<value_type>>();
-        v_->emplace_back(std::forward<Args>(args)...);
-    }
-
-private:
-    std::unique_ptr<std::vector<value_type>> v_;
-};
-
 enum class thread_status : unsigned char { ready, running, waiting, dead };
 enum class wait_kind : unsigned char { none, sleep, park, join, io };
 enum class thread_outcome : unsigned char { none, returned, raised, killed };
 
 /**
- * Owned by itself while alive (self_) and by every queued completion that names it. Completions
+ * Owned by itself while alive (one reference of refs_, taken by runtime::promote and given back
+ * by runtime::release) and by every queued completion that names it. Completions
  * carry the token they were issued with; a token that no longer matches means the wait already
  * ended (timeout, kill, close) and the completion is dropped.
  * The destructor never touches Lua: Lua anchors are released when the thread dies.
@@ -103,7 +75,7 @@ private:
     friend class deadline_timer;
 
     // A record per waiting thread (every idle connection's): the small fields first, so that
-    // it fills an 80-byte malloc chunk (its deadline, when it has one, is in deadline_queue).
+    // it fills a 64-byte malloc chunk (its deadline, when it has one, is in deadline_queue).
     std::uint32_t refs_ = 0;
     int anchor_; // slot of the coroutine in the runtime's anchor table while alive
     std::uint32_t token_ = 0;
@@ -112,13 +84,10 @@ private:
     thread_status status_ = thread_status::ready;
     wait_kind kind_ = wait_kind::none;
     bool started_ = false;
+    bool has_joiners_ = false; // the runtime's joiner lists have one for it
     lua_State* co_;
     wait_target* target_ = nullptr;
-
-    joiner_list joiners_;
     std::weak_ptr<io_object> closes_on_error_; // an accept handler's connection
-
-    thread_ptr self_; // keeps the object alive until the thread dies
 
 public:
     static constexpr std::uint32_t npos = 0xffffffffu; // heap_index_ of a thread with no deadline

@@ -102,7 +102,7 @@ light_thread& runtime::promote(int anchor) {
     anchor_table::slot& slot = anchors_[anchor];
     lua_State* co = anchors_.coroutine(anchor);
     auto* th = new light_thread(co, anchor);
-    th->self_ = thread_ptr(th);
+    intrusive_ptr_add_ref(th); // for its life: release gives it back
     slot.th = th;
     index_.insert(anchor);
     anchors_.unlink_unstarted(slot);
@@ -334,9 +334,13 @@ void runtime::finish(light_thread& th, int resume_status) {
     lua_settop(co, 0);
     lua_pushvalue(aux_, -1);
     lua_xmove(aux_, co, 1); // stack of co: traceback
-    bool handled = std::any_of(th.joiners_.begin(), th.joiners_.end(), [](const auto& j) {
-        return j.first->status_ == thread_status::waiting && j.first->token_ == j.second;
-    });
+    bool handled = false;
+    if (th.has_joiners_) {
+        const auto& list = joiners_[&th];
+        handled = std::any_of(list.begin(), list.end(), [](const auto& j) {
+            return j.first->status_ == thread_status::waiting && j.first->token_ == j.second;
+        });
+    }
     // The thread is over before the error handler runs: whatever the handler does with it (kill,
     // join, asio._close_all) then sees an ended thread.
     std::shared_ptr<io_object> owned = th.closes_on_error_.lock();
@@ -390,8 +394,11 @@ void runtime::end(light_thread& th, thread_outcome how) {
 }
 
 void runtime::wake_all_joiners(light_thread& th) {
-    auto joiners = std::move(th.joiners_);
-    th.joiners_.clear();
+    auto at = joiners_.find(&th);
+    if (at == joiners_.end()) return;
+    auto joiners = std::move(at->second);
+    joiners_.erase(at);
+    th.has_joiners_ = false;
     for (auto& [joiner, token] : joiners) {
         lua_State* jco = claim(*joiner, token);
         if (jco == nullptr) continue;
@@ -406,11 +413,14 @@ void runtime::release(light_thread& th) { // end() keeps th alive across this
     deadlines_->forget(th);
     th.status_ = thread_status::dead;
     th.target_ = nullptr;
-    th.joiners_.clear();
+    if (th.has_joiners_) {
+        joiners_.erase(&th);
+        th.has_joiners_ = false;
+    }
     th.closes_on_error_.reset();
     index_.erase(th.anchor_);
     free_anchor_slot(th.anchor_);
-    th.self_.reset();
+    intrusive_ptr_release(&th); // the reference promote took for the thread's life
 }
 
 void runtime::kill(light_thread& th) {
@@ -432,7 +442,8 @@ void runtime::kill(light_thread& th) {
 }
 
 void runtime::add_joiner(light_thread& target, light_thread& joiner, std::uint32_t token) {
-    auto& list = target.joiners_;
+    auto& list = joiners_[&target];
+    target.has_joiners_ = true;
     // Joins that timed out leave stale entries; drop them so repeated timed joins stay bounded.
     list.erase(std::remove_if(list.begin(), list.end(),
                               [](const auto& j) {

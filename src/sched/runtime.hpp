@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <memory>
 #include <optional>
+#include <unordered_map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -370,7 +371,7 @@ private:
     void end(light_thread& th, thread_outcome how);
 
     void wake_joiners(light_thread& th) {
-        if (!th.joiners_.empty()) wake_all_joiners(th);
+        if (th.has_joiners_) wake_all_joiners(th);
     }
     void wake_all_joiners(light_thread& th);
     void release(light_thread& th);
@@ -390,6 +391,9 @@ private:
     bool drain_deferred_ = false; // a drain in poll_ready left its next post to the poll's end
     bool mailbox_held_ = false;   // likewise, the mailbox's next batch
     thread_index index_{anchors_};
+    /// The threads waiting to join each thread that has any, with their wait tokens: kept here
+    /// rather than in the records, since nearly no thread is joined while it runs.
+    std::unordered_map<const light_thread*, std::vector<std::pair<thread_ptr, std::uint32_t>>> joiners_;
     registry_ref error_handler_;
     registry_ref kill_hook_;
     bool closing_ = false;

@@ -159,9 +159,10 @@ void runtime::teardown() {
     for (light_thread* th : anchors_.forget_all()) {
         th->status_ = thread_status::dead;
         th->target_ = nullptr;
-        th->joiners_.clear();
-        thread_ptr last = std::move(th->self_);
+        th->has_joiners_ = false;
+        thread_ptr last(th, false); // the reference promote took for the thread's life
     }
+    joiners_.clear();
     index_.clear();
     released_.clear();
     keep_running_.reset();
