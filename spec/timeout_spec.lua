@@ -60,6 +60,21 @@ describe("read timeouts", function()
     end)
   end)
 
+  it("leave a waiting read's count or maximum whole when it passes 32 bits", function()
+    run(function()
+      local s, port = helpers.server(function(c)
+        asio.sleep(0.05); c:write('hello'); asio.sleep(0.05); c:write('abc'); c:close()
+      end)
+      local c = assert(asio.connect('127.0.0.1', port))
+      c:settimeout(2)
+      -- Both wait (nothing has arrived yet), so the request is kept while they do.
+      assert.equal('hello', c:read_some(math.huge))
+      local v, err, partial = c:read(2 ^ 32 + 3) -- 3 if the count lost its high bits
+      assert.is_nil(v); assert.equal('closed', err); assert.equal('abc', partial)
+      c:close(); s:close()
+    end)
+  end)
+
   it("apply to read_some, read_until and read_line", function()
     run(function()
       local s, port = helpers.server(function(c) c:write('no newline yet'); c:read(1); c:close() end)

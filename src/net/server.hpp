@@ -55,6 +55,8 @@ public:
     void on_close(std::function<void()> action) { close_actions_.push_back(std::move(action)); }
 
     void release_io() override;
+    /// Never called: no light thread waits on the object itself.
+    int cancel_wait(light_thread&, lua_State*) override { return 0; }
     void close_from_runtime() override { close(); }
 
 private:

@@ -52,7 +52,7 @@ struct stream_timeouts {
  * made when bytes must wait for a later call, and what few need (timeouts, a TLS layer, a
  * delimiter, a write that had to wait) lives in an extras block made on first use.
  */
-class stream final : public io_object, public wait_target, public std::enable_shared_from_this<stream> {
+class stream final : public io_object, public std::enable_shared_from_this<stream> {
 public:
     /// Bound to the io_context's own executor rather than the type-erased any_io_executor: every
     /// socket and every pending operation is smaller and cheaper to dispatch.
@@ -142,7 +142,7 @@ private:
     int deliver(lua_State* L, const read_request& req, const frame& f);
     int deliver_failure(lua_State* L, const read_request& req, const char* msg);
     template <class Stack> int advance_read(const read_request& req, Stack&& stack);
-    /// Calls f with the waiting reader's request (request_kind_, request_n_, the delimiter).
+    /// Calls f with the waiting reader's request (request_kind_ and reader_.owner_word, or extras).
     template <class F> int with_request(F&& f);
     void start_read_wait();
     void on_read_ready(const error_code& ec);
@@ -183,10 +183,9 @@ private:
     } socket_;
 
     // Every idle connection pays for each byte from here on: the fields are ordered and sized so
-    // that the object with its shared_ptr control block fills a 272-byte malloc chunk.
+    // that the object with its shared_ptr control block fills a 256-byte malloc chunk.
     std::unique_ptr<read_buffer> rbuf_;
-    wait_slot reader_;
-    std::size_t request_n_ = 0; // the waiting reader's request: its count, kind and (in extras) delimiter
+    wait_slot reader_; // its owner_word: the waiting reader's count (see request_in_extras_)
     std::unique_ptr<extras> extras_;
     // The sticky end of stream or read failure in 5 bytes instead of an error_code's 24: its
     // value, and its category as 0 (none), 1 (system) or 2 (Asio's misc: end of stream); 3 means
@@ -201,6 +200,7 @@ private:
     bool read_waiting_ : 1;
     bool drained_ : 1;       // the last read found the socket empty: wait before reading again
     bool write_waiting_ : 1;
+    bool request_in_extras_ : 1; // the waiting reader's whole request is in extras
 
     read_wait_storage read_wait_;
 };

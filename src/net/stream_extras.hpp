@@ -30,7 +30,9 @@ struct stream::extras {
     layer_reports reports;
     stream_timeouts timeouts;
     std::unique_ptr<stream_layer> layer;
-    read_request until;      // the waiting reader's request when it has a delimiter (read_until)
+    // The waiting reader's request when the stream's own fields cannot hold it: it has a
+    // delimiter (read_until) or a count past 32 bits.
+    read_request waiting_request;
     // Output the socket has not taken yet: output()[wpos..]. A plain write of one string sends
     // the rest from that string, which its writer holds on its stack while it waits (held);
     // other writes copy the rest into wbuf (a layer's write in flight outlives its writer).

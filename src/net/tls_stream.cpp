@@ -121,6 +121,8 @@ public:
         timer_.reset();
     }
 
+    /// Never called: no light thread waits on the object itself.
+    int cancel_wait(light_thread&, lua_State*) override { return 0; }
     void close_from_runtime() override { abort(); }
 
 private:

@@ -26,7 +26,7 @@ namespace lasio {
  * A datagram longer than the receiver's max is consumed (UDP cannot keep the rest) and reported
  * as nil, "message too long", <the first max bytes> rather than silently cut.
  */
-class udp_socket final : public io_object, public wait_target, public std::enable_shared_from_this<udp_socket> {
+class udp_socket final : public io_object, public std::enable_shared_from_this<udp_socket> {
 public:
     using socket_type = net::ip::udp::socket;
     using endpoint_type = net::ip::udp::endpoint;

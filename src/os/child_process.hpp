@@ -75,7 +75,7 @@ struct exit_status {
  * are theirs. Without pidfds (older kernels, other systems) it polls waitpid(pid, WNOHANG) on a
  * timer instead. lua_close kills a child still running (SIGKILL) and reaps it.
  */
-class child_process final : public io_object, public wait_target, public std::enable_shared_from_this<child_process> {
+class child_process final : public io_object, public std::enable_shared_from_this<child_process> {
 public:
     child_process(runtime_ptr rt, int pid, int pidfd);
     /// A child being started off the loop (see spawn_worker): adopt() gives it its pid.

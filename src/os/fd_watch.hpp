@@ -26,7 +26,7 @@ namespace lasio {
  *
  * Owned by its Lua userdata and by its waits in flight. One light thread waits at a time.
  */
-class fd_watch final : public io_object, public wait_target, public std::enable_shared_from_this<fd_watch> {
+class fd_watch final : public io_object, public std::enable_shared_from_this<fd_watch> {
 public:
     fd_watch(runtime_ptr rt, bool readable, bool writable);
     /// Takes dup_fd over (closed by close); ec when the loop cannot watch it (then still the caller's).

@@ -25,7 +25,7 @@ namespace lasio {
  * every Lua state, that asked for it. Asio restores the default action when the last set
  * watching a signal lets it go (close, __gc, lua_close).
  */
-class signal_watch final : public io_object, public wait_target, public std::enable_shared_from_this<signal_watch> {
+class signal_watch final : public io_object, public std::enable_shared_from_this<signal_watch> {
 public:
     explicit signal_watch(runtime_ptr rt);
     ~signal_watch() override;

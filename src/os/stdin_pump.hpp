@@ -36,6 +36,8 @@ public:
     void close();
 
     void release_io() override;
+    /// Never called: no light thread waits on the object itself.
+    int cancel_wait(light_thread&, lua_State*) override { return 0; }
     void close_from_runtime() override { close(); }
 
 private:

@@ -57,7 +57,7 @@ private:
  * another OS thread works). One light thread waits at a time. A waiting thread counts as work
  * of the runtime: run() keeps running while it waits for another thread's signal.
  */
-class remote_event final : public io_object, public wait_target {
+class remote_event final : public io_object {
 public:
     explicit remote_event(runtime_ptr rt);
     /// Ends a wait still going on with nil, "closed" (as close does).

@@ -35,8 +35,12 @@ using runtime_ptr = std::shared_ptr<runtime>;
  * Base of every object that owns Asio I/O objects (sockets, acceptors, resolvers).
  * The runtime keeps a list of them so that lua_close can release their file descriptors and
  * destroy their Asio objects before the io_context goes, whatever order Lua finalizes in.
+ *
+ * Nearly every one is also what a light thread waits on, so io_object is the wait_target: one
+ * table pointer per object instead of two (8 bytes of every connection). The few that nobody
+ * waits on (a server, a TLS accept, the stdin pump) say so in their cancel_wait.
  */
-class io_object {
+class io_object : public wait_target {
 public:
     explicit io_object(runtime_ptr rt);
     virtual ~io_object();

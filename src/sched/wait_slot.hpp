@@ -20,6 +20,9 @@ struct claimed_waiter {
 struct wait_slot {
     thread_ptr th;
     std::uint32_t token = 0;
+    /// The slot's owner's to use: 4 bytes the slot would otherwise pad with (a stream keeps its
+    /// waiting reader's byte count here). The slot itself never reads or clears it.
+    std::uint32_t owner_word = 0;
 
     /// Makes th (which has just yielded) this slot's waiter, on target, for up to timeout seconds.
     void begin(runtime& rt, light_thread& th_, wait_target* target, double timeout) {
@@ -71,7 +74,7 @@ inline void end_wait_closed(runtime& rt, wait_slot& s) {
  * taken out before its results are made (see take_waiter), so an abandon that a finalizer runs
  * meanwhile finds nobody to forget.
  */
-class single_wait_op : public io_object, public wait_target {
+class single_wait_op : public io_object {
 public:
     using io_object::io_object;
 
