@@ -6,6 +6,9 @@
 
 namespace lasio {
 
+// A slot per live light thread (every idle connection's).
+static_assert(sizeof(void*) != 8 || sizeof(anchor_table::slot) <= 24, "anchor slot outgrew 24 bytes");
+
 anchor_table::anchor_table(lua_State* L) {
     L_ = lua_newthread(L);
     ref_value(L); // kept for the state's lifetime: the runtime lives as long as the state
@@ -37,18 +40,21 @@ lua_State* anchor_table::coroutine(int anchor) {
 
 void anchor_table::link_unstarted(int anchor) {
     slot& s = slots_[anchor];
-    s.prev_unstarted = 0;
-    s.next_unstarted = unstarted_head_;
-    if (unstarted_head_ != 0) slots_[unstarted_head_].prev_unstarted = anchor;
+    // A thread queued for its first resume has no record yet (the list takes its place).
+    s.unstarted_ = true;
+    s.link_ = slot::links{0, unstarted_head_};
+    if (unstarted_head_ != 0) slots_[unstarted_head_].link_.prev = anchor;
     unstarted_head_ = anchor;
 }
 
 void anchor_table::unlink_unstarted(slot& s) {
-    if (s.prev_unstarted < 0) return;
-    if (s.prev_unstarted != 0) slots_[s.prev_unstarted].next_unstarted = s.next_unstarted;
-    else unstarted_head_ = s.next_unstarted;
-    if (s.next_unstarted != 0) slots_[s.next_unstarted].prev_unstarted = s.prev_unstarted;
-    s.prev_unstarted = -1;
+    if (!s.unstarted_) return;
+    slot::links l = s.link_;
+    if (l.prev != 0) slots_[l.prev].link_.next = l.next;
+    else unstarted_head_ = l.next;
+    if (l.next != 0) slots_[l.next].link_.prev = l.prev;
+    s.unstarted_ = false;
+    s.th_ = nullptr;
 }
 
 void anchor_table::drop_reservations() {
@@ -65,7 +71,7 @@ void anchor_table::drop_reservations() {
 std::vector<light_thread*> anchor_table::forget_all() {
     std::vector<light_thread*> records;
     for (slot& s : slots_) {
-        if (s.th != nullptr) records.push_back(s.th);
+        if (light_thread* th = s.record()) records.push_back(th);
         s = slot{};
     }
     unstarted_head_ = 0;

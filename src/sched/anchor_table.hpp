@@ -26,13 +26,31 @@ class anchor_table {
 public:
     struct slot {
         lua_State* co = nullptr; // nullptr until read from the array (spawned from Lua)
-        light_thread* th = nullptr;
         std::uint32_t generation = 0;
-        // The list of threads queued for their first resume without a record: the runtime gives
-        // them records when a handle misses. prev < 0: not in the list; 0 ends it.
-        int prev_unstarted = -1;
-        int next_unstarted = 0;
         bool reserved = false; // handed to a spawn from Lua that has not committed yet
+
+    private:
+        bool unstarted_ = false; // in the unstarted list: link_ holds its links, not th_
+
+    public:
+        /// The thread's record, or null (none yet, or the slot is free).
+        light_thread* record() const { return unstarted_ ? nullptr : th_; }
+        /// Only once the slot has left the unstarted list (see unlink_unstarted).
+        void set_record(light_thread* th) { th_ = th; }
+
+    private:
+        friend class anchor_table;
+        // The list of threads queued for their first resume without a record: the runtime gives
+        // them records when a handle misses. 0 ends it. A thread in it has no record, so its
+        // links take the record pointer's 8 bytes: a slot is 24 bytes instead of 32.
+        struct links {
+            int prev;
+            int next;
+        };
+        union {
+            light_thread* th_ = nullptr; // while !unstarted_
+            links link_;                 // while unstarted_
+        };
     };
 
     /// Makes the array on a new thread of L's and keeps that thread in the registry.
@@ -68,7 +86,7 @@ public:
         slot& s = slots_[anchor];
         unlink_unstarted(s);
         s.co = nullptr;
-        s.th = nullptr;
+        s.th_ = nullptr;
         ++s.generation;
         if (keep_coroutine) stale_.push_back(anchor);
         else clear(anchor);

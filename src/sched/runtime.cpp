@@ -103,9 +103,9 @@ light_thread& runtime::promote(int anchor) {
     lua_State* co = anchors_.coroutine(anchor);
     auto* th = new light_thread(co, anchor);
     intrusive_ptr_add_ref(th); // for its life: release gives it back
-    slot.th = th;
-    index_.insert(anchor);
     anchors_.unlink_unstarted(slot);
+    slot.set_record(th);
+    index_.insert(anchor);
     if (co == running_co_) {
         th->started_ = true;
         th->status_ = thread_status::running;
@@ -118,7 +118,7 @@ light_thread& runtime::promote(int anchor) {
 }
 
 light_thread* runtime::find(lua_State* co) {
-    if (int anchor = index_.find(co)) return anchors_[anchor].th;
+    if (int anchor = index_.find(co)) return anchors_[anchor].record();
     if (co == running_co_) return &promote(running_anchor_);
     // Only a coroutine that has not started and holds its function could be queued for its
     // first resume (ended threads, the common miss, hold an end mark).
@@ -131,7 +131,7 @@ light_thread* runtime::find(lua_State* co) {
     // spawn, and spawning needs no map from coroutine to slot.
     promote_unstarted();
     int anchor = index_.find(co);
-    return anchor != 0 ? anchors_[anchor].th : nullptr;
+    return anchor != 0 ? anchors_[anchor].record() : nullptr;
 }
 
 void runtime::push_anchors(lua_State* L) { anchors_.push_array(L); }
@@ -209,8 +209,9 @@ void runtime::drain_ready() {
         ready_entry entry = ready_.pop_front();
         const anchor_table::slot& slot = anchors_[entry.anchor];
         if (slot.generation != entry.generation) continue; // ended (killed) since it was queued
-        if (slot.th == nullptr) run_recordless(entry.anchor);
-        else if (slot.th->status_ == thread_status::ready) resume(*slot.th);
+        light_thread* th = slot.record();
+        if (th == nullptr) run_recordless(entry.anchor);
+        else if (th->status_ == thread_status::ready) resume(*th);
     }
     draining_ = false;
     drain_posted_ = false;

@@ -83,11 +83,15 @@ struct runtime_holder {
 
 /**
  * What owe_collector is told, in bytes. An ended light thread leaves a coroutine of about 470
- * bytes (more with a grown stack); counting it twice over makes the steps keep up with a burst
- * of accept handlers that return at once. A closed connection leaves about 450 bytes of C++
+ * bytes (more with a grown stack). Counted about eight times over, the steps keep up with accept
+ * handlers that return at once (the seed's style): the Lua heap's peak stays near its live size
+ * instead of holding up to a cycle's worth of their coroutines. At 10,000 idle connections
+ * (bench/conn_bytes.sh seed) that is 1,153-1,176 bytes per connection in 7 runs, against
+ * 1,166-1,402 in 10 runs when counted twice; threads that end without ever waiting have no record
+ * and are not counted at all, so short tasks pay nothing for it. A closed connection leaves about 450 bytes of C++
  * (the object and Asio's descriptor state), a finalized handle its userdata and those.
  */
-constexpr std::size_t ended_thread_charge = 1024;
+constexpr std::size_t ended_thread_charge = 4096;
 constexpr std::size_t closed_object_charge = 512;
 constexpr std::size_t finalized_handle_charge = 512;
 

@@ -184,7 +184,7 @@ void runtime::close_all() {
     if (anchors_.has_reservations()) anchors_.drop_reservations();
     promote_unstarted(); // then every live thread has a record (none runs here)
     for (std::size_t anchor = 1; anchor < anchors_.size(); ++anchor)
-        if (light_thread* th = anchors_[static_cast<int>(anchor)].th) kill(*th);
+        if (light_thread* th = anchors_[static_cast<int>(anchor)].record()) kill(*th);
     for (io_object* obj = objects_; obj != nullptr;) {
         io_object* next = obj->next_;
         obj->close_from_runtime();
