@@ -410,7 +410,8 @@ void runtime::wake_all_joiners(light_thread& th) {
 
 void runtime::release(light_thread& th) { // end() keeps th alive across this
     // Its coroutine is garbage now, unless the script keeps the handle.
-    owe_collector(ended_thread_charge);
+    // token_ is still 0 if it never waited (every wait and every kill advances it).
+    owe_collector(th.token_ == 0 ? ended_at_once_charge : ended_thread_charge);
     deadlines_->forget(th);
     th.status_ = thread_status::dead;
     th.target_ = nullptr;

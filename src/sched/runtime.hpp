@@ -83,15 +83,18 @@ struct runtime_holder {
 
 /**
  * What owe_collector is told, in bytes. An ended light thread leaves a coroutine of about 470
- * bytes (more with a grown stack). Counted about eight times over, the steps keep up with accept
- * handlers that return at once (the seed's style): the Lua heap's peak stays near its live size
- * instead of holding up to a cycle's worth of their coroutines. At 10,000 idle connections
- * (bench/conn_bytes.sh seed) that is 1,153-1,176 bytes per connection in 7 runs, against
- * 1,166-1,402 in 10 runs when counted twice; threads that end without ever waiting have no record
- * and are not counted at all, so short tasks pay nothing for it. A closed connection leaves about 450 bytes of C++
- * (the object and Asio's descriptor state), a finalized handle its userdata and those.
+ * bytes (more with a grown stack), counted twice over. One that ended in its first run, never
+ * having waited (an accept handler in the seed's style, which spawns the connection's thread and
+ * returns), is counted about eight times over: those end at the rate connections arrive, while
+ * the heap grows by the threads they spawn, and at a lesser pace the Lua heap's peak holds up to
+ * a collector cycle's worth of their coroutines. At 10,000 idle connections (bash
+ * bench/conn_bytes.sh seed) that is 1,159-1,196 bytes per connection in 10 runs, against
+ * 1,166-1,402 when counted twice. Threads that end without ever having had a record (short tasks
+ * that never wait) are not counted at all. A closed connection leaves about 450 bytes of C++ (the
+ * object and Asio's descriptor state), a finalized handle its userdata and those.
  */
-constexpr std::size_t ended_thread_charge = 4096;
+constexpr std::size_t ended_thread_charge = 1024;
+constexpr std::size_t ended_at_once_charge = 4096;
 constexpr std::size_t closed_object_charge = 512;
 constexpr std::size_t finalized_handle_charge = 512;
 
