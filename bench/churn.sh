@@ -12,7 +12,9 @@
 # Environment:
 #   BENCH_CHURN_ROUNDS=100 BENCH_CHURN_CONNS=10000 BENCH_CHURN_INFLIGHT=256
 #   BENCH_CHURN_SERVERS="asio asio_seed luv"   also: asio_gc, asio_seed_gc (a full collection
-#                          in the server after each round: a diagnostic), luv_coro, raw
+#                          in the server after each round: a diagnostic), asio_sysalloc and
+#                          asio_seed_sysalloc (the same servers in a state made with the C
+#                          library's allocator by bench/sysalloc_host.c), luv_coro, raw
 #   BENCH_CHURN_CLOSE=rst  how the client closes; a list runs each: rst (SO_LINGER 0: a reset, no
 #                          TIME_WAIT), fin (the server reads EOF and closes; the client's side sits
 #                          in TIME_WAIT), mixed (every other connection)
@@ -64,6 +66,13 @@ build() {
 }
 build "$BENCH_DIR/loadgen.cpp" "$LOADGEN"
 case " $SERVERS " in *" raw "*) build "$BENCH_DIR/echo_raw_asio.cpp" "$OUT/echo_raw_asio" -pthread ;; esac
+case " $SERVERS " in *_sysalloc" "*)
+  if [ ! -x "$OUT/sysalloc_host" ] || [ "$BENCH_DIR/sysalloc_host.c" -nt "$OUT/sysalloc_host" ]; then
+    log "building sysalloc_host"
+    gcc -O2 -o "$OUT/sysalloc_host" "$BENCH_DIR/sysalloc_host.c" $(pkg-config --cflags --libs luajit) ||
+      { log "build of sysalloc_host.c failed"; exit 1; }
+  fi ;;
+esac
 
 # Each round holds CONNS connections open on both sides; the server gets the same limit.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null
@@ -76,6 +85,9 @@ server_cmd() {   # sets CMD to the command line of server $1
   case $1 in
     asio|asio_gc) CMD=("${asio_env[@]}" direct) ;;
     asio_seed|asio_seed_gc) CMD=("${asio_env[@]}" seed) ;;
+    asio_sysalloc|asio_seed_sysalloc) # the same server in a state on the C library's allocator
+      CMD=(env "LUA_PATH=$ASIO_LUA_PATH" "LUA_CPATH=$ASIO_LUA_CPATH" "$OUT/sysalloc_host" "$BENCH_DIR/echo_asio_churn.lua" 0)
+      if [ "$1" = asio_sysalloc ]; then CMD+=(direct); else CMD+=(seed); fi ;;
     luv) CMD=(luajit "$BENCH_DIR/echo_luv.lua") ;;
     luv_coro) CMD=(luajit "$BENCH_DIR/echo_luv_coro.lua") ;;
     raw) CMD=("$OUT/echo_raw_asio") ;;
