@@ -30,6 +30,7 @@ public:
         bool reserved = false; // handed to a spawn from Lua that has not committed yet
 
     private:
+        // Beside generation and reserved, where it costs no padding.
         bool unstarted_ = false; // in the unstarted list: link_ holds its links, not th_
 
     public:
