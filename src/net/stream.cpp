@@ -410,7 +410,7 @@ void stream::on_layer_read(const error_code& layer_ec, const char* data, std::si
  */
 int stream::cancel_wait(light_thread& th, lua_State* co) {
     if (reader_.th.get() == &th) {
-        reader_ = {};
+        reader_.forget(); // keeps the request's count, which the timeout's results read below
         // A wait moves no bytes, so none is lost. A TLS read stays in flight and appends what
         // it gets to the buffer for the next reader.
         if (!layered_) {

@@ -102,10 +102,16 @@ light_thread& runtime::promote(int anchor) {
     anchor_table::slot& slot = anchors_[anchor];
     lua_State* co = anchors_.coroutine(anchor);
     auto* th = new light_thread(co, anchor);
+    // The index first: should it fail to grow, the slot is left as it was.
+    try {
+        index_.insert(anchor);
+    } catch (...) {
+        delete th;
+        throw;
+    }
     intrusive_ptr_add_ref(th); // for its life: release gives it back
     anchors_.unlink_unstarted(slot);
     slot.set_record(th);
-    index_.insert(anchor);
     if (co == running_co_) {
         th->started_ = true;
         th->status_ = thread_status::running;

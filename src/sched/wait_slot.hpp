@@ -24,6 +24,12 @@ struct wait_slot {
     /// waiting reader's byte count here). The slot itself never reads or clears it.
     std::uint32_t owner_word = 0;
 
+    /// Forgets the waiter without claiming it (its wait ended otherwise); owner_word stays.
+    void forget() {
+        th = nullptr;
+        token = 0;
+    }
+
     /// Makes th (which has just yielded) this slot's waiter, on target, for up to timeout seconds.
     void begin(runtime& rt, light_thread& th_, wait_target* target, double timeout) {
         th = th_.shared_from_this();
