@@ -31,7 +31,7 @@ local function finish_host(p)
 end
 
 describe("a host embedding LuaAsio through the C API", function()
-  it("keeps the contract of luaasio.h (errors, poll, deadline, descriptor, lua_close)", function()
+  it("keeps the contract of luaasio.h (errors, poll, deadline, descriptor, lua_close, a host's allocator)", function()
     local env = os.getenv('ASIO_SANITIZE') and 'ASAN_OPTIONS=detect_leaks=1 ' or ''
     local p = assert(io.popen(no_paths .. env .. host_dir .. '/embed_checks 2>&1; echo "rc=$?"'))
     local out = p:read('*a')

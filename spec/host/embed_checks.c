@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -67,6 +68,43 @@ static void* wake_later(void* w) {
 }
 
 /* Called by a light thread: the loop runs, so every entry point must refuse. */
+/* The C library's allocator, counting what is live: a host may give its state its own. */
+static long host_alloc_live;
+static void* host_alloc(void* ud, void* block, size_t old_size, size_t new_size) {
+    (void)ud;
+    if (block != NULL) host_alloc_live -= (long)old_size;
+    if (new_size == 0) {
+        free(block);
+        return NULL;
+    }
+    void* p = realloc(block, new_size);
+    host_alloc_live += (long)(p != NULL ? new_size : (block != NULL ? old_size : 0));
+    return p;
+}
+
+/* A TCP echo between two light threads in a state on host_alloc; then every byte taken through
+ * the allocator is given back by lua_close. A LuaJIT that takes no allocator of a host's (no
+ * GC64) makes no state: nothing to check there. */
+static int check_host_allocator(void) {
+    lua_State* H = lua_newstate(host_alloc, NULL);
+    int d;
+    if (H == NULL) return 0;
+    luaL_openlibs(H);
+    CHECK(luaasio_open(H) == LUAASIO_OK);
+    lua_setglobal(H, "asio");
+    CHECK(run(H, "local srv = assert(asio.server('127.0.0.1', 0, function(c) c:write(c:read(5)); c:close() end))\n"
+                 "asio.spawn_light_thread(function()\n"
+                 "  local c = assert(asio.connect('127.0.0.1', select(2, srv:local_address())))\n"
+                 "  c:write('hello'); echoed = c:read(5) == 'hello' and 1 or -1; c:close(); srv:close()\n"
+                 "end)"));
+    for (d = 0; d < 200 && global_int(H, "echoed") == 0; ++d) luaasio_run_for(H, 50);
+    CHECK(global_int(H, "echoed") == 1);
+    CHECK(host_alloc_live > 0);
+    lua_close(H);
+    CHECK(host_alloc_live == 0);
+    return 0;
+}
+
 static int l_poll_from_lua(lua_State* L) {
     lua_pushinteger(L, luaasio_poll(L));
     lua_pushinteger(L, luaasio_run_for(L, 10));
@@ -209,6 +247,8 @@ int main(void) {
     for (d = 0; d < 400 && global_int(L, "ws_ok") == 0; ++d) luaasio_run_for(L, 50);
     CHECK(global_int(L, "http_status") == 200 && global_int(L, "http_ok") == 1);
     CHECK(global_int(L, "ws_ok") == 1);
+
+    if (check_host_allocator() != 0) return 1;
 
     /* lua_close with a server, a connection, timers and a parked thread live. */
     CHECK(run(L, "asio.spawn_light_thread(function() asio.park() end)"
