@@ -14,7 +14,7 @@
 #   BENCH_CHURN_SERVERS="asio asio_seed luv"   also: asio_gc, asio_seed_gc (a full collection
 #                          in the server after each round: a diagnostic), asio_sysalloc and
 #                          asio_seed_sysalloc (the same servers in a state made with the C
-#                          library's allocator by bench/sysalloc_host.c), luv_coro, raw
+#                          library's allocator by bench/sysalloc_host.cpp), luv_coro, raw
 #   BENCH_CHURN_CLOSE=rst  how the client closes; a list runs each: rst (SO_LINGER 0: a reset, no
 #                          TIME_WAIT), fin (the server reads EOF and closes; the client's side sits
 #                          in TIME_WAIT), mixed (every other connection)
@@ -67,11 +67,8 @@ build() {
 build "$BENCH_DIR/loadgen.cpp" "$LOADGEN"
 case " $SERVERS " in *" raw "*) build "$BENCH_DIR/echo_raw_asio.cpp" "$OUT/echo_raw_asio" -pthread ;; esac
 case " $SERVERS " in *_sysalloc" "*)
-  if [ ! -x "$OUT/sysalloc_host" ] || [ "$BENCH_DIR/sysalloc_host.c" -nt "$OUT/sysalloc_host" ]; then
-    log "building sysalloc_host"
-    gcc -O2 -o "$OUT/sysalloc_host" "$BENCH_DIR/sysalloc_host.c" $(pkg-config --cflags --libs luajit) ||
-      { log "build of sysalloc_host.c failed"; exit 1; }
-  fi ;;
+  # shellcheck disable=SC2046 # pkg-config's words are separate arguments
+  build "$BENCH_DIR/sysalloc_host.cpp" "$OUT/sysalloc_host" $(pkg-config --cflags --libs luajit) ;;
 esac
 
 # Each round holds CONNS connections open on both sides; the server gets the same limit.

@@ -4,21 +4,19 @@
 // LuaJIT may choose. bench/churn.sh runs its *_sysalloc servers on it, to show what decides the
 // memory figure under churn (see bench/README.md, "Churn").
 //
-//   gcc -O2 -o sysalloc_host bench/sysalloc_host.c $(pkg-config --cflags --libs luajit)
+//   g++ -O2 -o sysalloc_host bench/sysalloc_host.cpp $(pkg-config --cflags --libs luajit)
 //   ./sysalloc_host SCRIPT [ARGS...]
-#include <lauxlib.h>
-#include <lua.h>
-#include <lualib.h>
+#include <lua.hpp>
 
-#include <stdio.h>
-#include <stdlib.h>
+#include <cstdio>
+#include <cstdlib>
 
 static void* system_alloc(void* ud, void* block, size_t old_size, size_t new_size) {
     (void)ud;
     (void)old_size;
     if (new_size == 0) {
         free(block);
-        return NULL;
+        return nullptr;
     }
     return realloc(block, new_size);
 }
@@ -28,8 +26,8 @@ int main(int argc, char** argv) {
         fprintf(stderr, "usage: %s SCRIPT [ARGS...]\n", argv[0]);
         return 2;
     }
-    lua_State* L = lua_newstate(system_alloc, NULL);
-    if (L == NULL) { // a LuaJIT built without GC64 takes no allocator of the host's
+    lua_State* L = lua_newstate(system_alloc, nullptr);
+    if (L == nullptr) { // a LuaJIT built without GC64 takes no allocator of the host's
         fprintf(stderr, "%s: this LuaJIT refuses a host's allocator\n", argv[0]);
         return 1;
     }
