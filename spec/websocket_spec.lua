@@ -79,6 +79,15 @@ local function echo(ws, seen)
   end
 end
 
+-- A handler that sends msg once the test has set seen[flag], then waits for the close.
+local function sends_once(flag, msg)
+  return function(ws, seen)
+    assert.is_true(helpers.wait_for(function() return seen[flag] end))
+    assert(ws:send(msg))
+    ws:receive(10)
+  end
+end
+
 local function lines(out)
   local t = {}
   for l in out:gmatch('[^\n]+') do t[#t + 1] = l end
@@ -408,11 +417,7 @@ describe("asio.ws lifetime and arguments", function()
   end)
 
   it("keeps waiting in receive after a stray wake, until its message or its deadline", function()
-    with_server(function(ws, seen)
-      assert.is_true(helpers.wait_for(function() return seen.woken end))
-      assert(ws:send('after the wake'))
-      ws:receive(10)
-    end, function(port, seen)
+    with_server(sends_once('woken', 'after the wake'), function(port, seen)
       local ws = assert(http.websocket(('ws://127.0.0.1:%d/ws'):format(port)))
       local got
       local th = asio.spawn_light_thread(function() got = { ws:receive(10) } end)
@@ -447,11 +452,7 @@ describe("asio.ws lifetime and arguments", function()
   end)
 
   it("is free for another receive after one that could not wait (called from a C callback)", function()
-    with_server(function(ws, seen)
-      assert.is_true(helpers.wait_for(function() return seen.failed end))
-      assert(ws:send('for the next one'))
-      ws:receive(10)
-    end, function(port, seen)
+    with_server(sends_once('failed', 'for the next one'), function(port, seen)
       local ws = assert(http.websocket(('ws://127.0.0.1:%d/ws'):format(port)))
       local ok, err = pcall(string.gsub, 'x', 'x', function() ws:receive(5) end)
       assert.is_false(ok)

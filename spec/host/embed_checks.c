@@ -67,7 +67,6 @@ static void* wake_later(void* w) {
     return (void*)(long)luaasio_wake((luaasio_waker*)w);
 }
 
-/* Called by a light thread: the loop runs, so every entry point must refuse. */
 /* The C library's allocator, counting what is live: a host may give its state its own. */
 static long host_alloc_live;
 static void* host_alloc(void* ud, void* block, size_t old_size, size_t new_size) {
@@ -105,6 +104,7 @@ static int check_host_allocator(void) {
     return 0;
 }
 
+/* Called by a light thread: the loop runs, so every entry point must refuse. */
 static int l_poll_from_lua(lua_State* L) {
     lua_pushinteger(L, luaasio_poll(L));
     lua_pushinteger(L, luaasio_run_for(L, 10));
