@@ -86,9 +86,9 @@ struct runtime_holder {
  * bytes (more with a grown stack), counted twice over. One that never waited on anything (its
  * wait token never moved: no wait, no kill; a plain yield does not count), such as an accept
  * handler in the seed's style, which spawns the connection's thread and returns, is counted
- * about eight times over: those end at the rate connections arrive, while
- * the heap grows by the threads they spawn, and at a lesser pace the Lua heap's peak holds up to
- * a collector cycle's worth of their coroutines. At 10,000 idle connections (bash
+ * about eight times over: those end at the rate connections arrive, while the heap grows by the
+ * threads they spawn, and at a lesser pace the Lua heap's peak holds up to a collector cycle's
+ * worth of their coroutines. At 10,000 idle connections (bash
  * bench/conn_bytes.sh seed) that is 1,159-1,196 bytes per connection in 10 runs, against
  * 1,166-1,402 when counted twice. Threads that end without ever having had a record (short tasks
  * that never wait) are not counted at all. A closed connection leaves about 450 bytes of C++ (the
